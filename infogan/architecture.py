@@ -1,0 +1,197 @@
+"""The compact architecture string of the TF1 code (SPEC section 2), parsed without TensorFlow.
+
+A description such as ``"fc:1024,fc:7x7x128,reshape:7:7:128,deconv:4:2:64"`` becomes a list of
+`LayerSpec`; `infogan.networks` turns that list into Keras layers.
+"""
+import dataclasses
+from typing import Optional, Tuple
+
+ACTIVATION_NAMES = ("lrelu", "relu", "sigmoid", "tanh", "identity")
+DEFAULT_ACTIVATION = "relu"
+# Order matters: a string is split at its first '+', else its first '-', else '*', 'x', '/'.
+_OPERATORS = (
+    ("+", lambda a, b: a + b),
+    ("-", lambda a, b: a - b),
+    ("*", lambda a, b: a * b),
+    ("x", lambda a, b: a * b),
+    ("/", lambda a, b: a // b),
+)
+_SYNTAX = "conv:K:S:N[:act], deconv:K:S:N[:act], fc:N[:act] or reshape:d1:d2:..."
+
+
+class ArchitectureError(ValueError):
+    """A malformed architecture string; the message names the token and its position."""
+
+
+def parse_math(expression):
+    """Evaluates an integer expression the way the TF1 code does (`7x7x128` -> 6272).
+
+    The string is split at the first '+', else the first '-', else '*', else 'x', else '/'
+    (integer division), and both sides are evaluated recursively, so `8-2-1` is 8-(2-1) = 7.
+
+    Raises:
+      ValueError: the expression is not made of integers and these operators.
+    """
+    for symbol, combine in _OPERATORS:
+        index = expression.find(symbol)
+        if index >= 0:
+            left, right = parse_math(expression[:index]), parse_math(expression[index + 1:])
+            if symbol == "/" and right == 0:
+                raise ValueError("division by zero in %r" % expression)
+            return combine(left, right)
+    try:
+        return int(expression)
+    except ValueError:
+        raise ValueError("%r is not an integer expression" % expression) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerSpec:
+    """One comma-separated token of an architecture string.
+
+    Attributes:
+      kind: "conv", "deconv", "fc" or "reshape".
+      token: the token as written.
+      position: its 0-based index in the string.
+      num_outputs: filters (conv/deconv) or units (fc); None for reshape.
+      kernel_size, stride: conv/deconv only.
+      activation: one of ACTIVATION_NAMES; None for reshape.
+      shape: reshape target without the batch axis; None otherwise.
+    """
+    kind: str
+    token: str
+    position: int
+    num_outputs: Optional[int] = None
+    kernel_size: Optional[int] = None
+    stride: Optional[int] = None
+    activation: Optional[str] = None
+    shape: Optional[Tuple[int, ...]] = None
+
+    @property
+    def has_weights(self):
+        return self.kind != "reshape"
+
+    def describe(self):
+        """The line the TF1 code prints for this layer with debug=True."""
+        if self.kind == "reshape":
+            return "Reshape to %r" % (list(self.shape),)
+        if self.kind == "fc":
+            return "Fully connected with num_outputs=%d followed by %s" % (
+                self.num_outputs, self.activation)
+        title = "Convolution" if self.kind == "conv" else "Deconvolution"
+        return "%s with nkernels=%d, stride=%d, num_outputs=%d followed by %s" % (
+            title, self.kernel_size, self.stride, self.num_outputs, self.activation)
+
+
+def _fail(description, position, token, reason):
+    raise ArchitectureError(
+        "Could not parse layer description: %r (layer %d of %r): %s; expected %s" % (
+            token, position, description, reason, _SYNTAX))
+
+
+def _positive(description, position, token, text):
+    try:
+        value = parse_math(text)
+    except ValueError as error:
+        _fail(description, position, token, str(error))
+    if value <= 0:
+        _fail(description, position, token, "%r evaluates to %d, which is not positive" % (text, value))
+    return value
+
+
+def _activation(description, position, token, name):
+    if name not in ACTIVATION_NAMES:
+        _fail(description, position, token, "unknown activation %r (one of %s)" % (
+            name, ", ".join(ACTIVATION_NAMES)))
+    return name
+
+
+def _parse_token(description, position, token):
+    kind, _, rest = token.partition(":")
+    params = rest.split(":") if rest else []
+    if kind in ("conv", "deconv"):
+        if len(params) not in (3, 4):
+            _fail(description, position, token, "%s takes 3 or 4 fields" % kind)
+        kernel, stride, outputs = (_positive(description, position, token, p) for p in params[:3])
+        act = params[3] if len(params) == 4 else DEFAULT_ACTIVATION
+        return LayerSpec(kind, token, position, num_outputs=outputs, kernel_size=kernel,
+                         stride=stride, activation=_activation(description, position, token, act))
+    if kind == "fc":
+        if len(params) not in (1, 2):
+            _fail(description, position, token, "fc takes 1 or 2 fields")
+        act = params[1] if len(params) == 2 else DEFAULT_ACTIVATION
+        return LayerSpec(kind, token, position,
+                         num_outputs=_positive(description, position, token, params[0]),
+                         activation=_activation(description, position, token, act))
+    if kind == "reshape":
+        if not params:
+            _fail(description, position, token, "reshape needs at least one dimension")
+        shape = tuple(_positive(description, position, token, p) for p in params)
+        return LayerSpec(kind, token, position, shape=shape)
+    _fail(description, position, token, "unknown layer type %r" % kind)
+
+
+def parse_architecture(description):
+    """Parses an architecture string into a list of `LayerSpec`.
+
+    Raises:
+      ArchitectureError: (a ValueError) naming the offending token and its position.
+    """
+    if not isinstance(description, str) or not description.strip():
+        raise ArchitectureError("Could not parse layer description: the architecture string is empty")
+    return [_parse_token(description, position, token.strip())
+            for position, token in enumerate(description.split(","))]
+
+
+def infer_output_shapes(specs, input_shape):
+    """Propagates a per-example shape through parsed layers, without TensorFlow.
+
+    Args:
+      specs: list of `LayerSpec` from `parse_architecture`.
+      input_shape: shape of one example (no batch axis), e.g. (74,) or (28, 28, 1).
+
+    Returns:
+      list with the per-example output shape (a tuple) of each layer.
+
+    Raises:
+      ArchitectureError: a layer cannot take the shape it receives (a conv on a vector, a
+        reshape whose size differs from its input's).
+    """
+    shapes, shape = [], tuple(input_shape)
+    for spec in specs:
+        shape = _layer_output_shape(spec, shape)
+        shapes.append(shape)
+    return shapes
+
+
+def _layer_output_shape(spec, shape):
+    if spec.kind == "fc":
+        return shape[:-1] + (spec.num_outputs,)
+    if spec.kind == "reshape":
+        size, target = _product(shape), _product(spec.shape)
+        if size != target:
+            raise ArchitectureError(
+                "Layer %d (%r) reshapes to %s = %d values per example, but its input %s has %d; "
+                "make the reshape dimensions multiply to %d" % (
+                    spec.position, spec.token, list(spec.shape), target, list(shape), size, size))
+        return spec.shape
+    if len(shape) != 3:
+        raise ArchitectureError(
+            "Layer %d (%r) is a %s and needs a [height, width, channels] input, but gets %s; "
+            "add a reshape before it" % (spec.position, spec.token, spec.kind, list(shape)))
+    height, width, _ = shape
+    if spec.kind == "conv":  # SAME padding
+        return (-(-height // spec.stride), -(-width // spec.stride), spec.num_outputs)
+    return (height * spec.stride, width * spec.stride, spec.num_outputs)
+
+
+def _product(values):
+    result = 1
+    for value in values:
+        result *= value
+    return result
+
+
+def describe_network(name, specs):
+    """The lines TF1's run_network printed with debug=True: a title, one line a layer, a blank."""
+    return ["%s architecture" % name] + [spec.describe() for spec in specs] + [""]

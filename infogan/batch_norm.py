@@ -1,0 +1,91 @@
+"""The three batch normalisations of the TF1 code (SPEC section 3), as Keras layers.
+
+`training=True` normalises with the batch statistics (gradients flow through them) and updates
+the moving statistics in place, as TF1's forward pass did; `training=False` normalises with the
+moving statistics and changes nothing.
+"""
+import keras
+import tensorflow as tf
+
+CONV_EMA_DECAY = 0.9
+CONV_EPSILON = 1e-5
+FC_MOVING_DECAY = 0.999
+FC_EPSILON = 1e-3
+
+
+def _moving_average_update(variable, value, complement):
+    """TF1's assign_moving_average without debiasing: v -= (v - value) * (1 - decay)."""
+    variable.assign_sub((variable - value) * complement)
+
+
+class ConvBatchNorm(keras.layers.Layer):
+    """Batch norm of the conv/deconv layers: gamma ~ N(1, 0.02), beta = 0, EMA decay 0.9.
+
+    The moving statistics are exponential moving averages whose shadows start at 0 (no
+    debiasing). `num_passes` keeps independent shadow pairs, one per forward pass of a shared
+    network: the TF1 discriminator's fake-image and real-image passes each have their own.
+    """
+
+    def __init__(self, num_passes=1, **kwargs):
+        super().__init__(**kwargs)
+        self.num_passes = num_passes
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.gamma = self.add_weight(
+            name="gamma", shape=(channels,),
+            initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02))
+        self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros")
+        self.moving_means, self.moving_variances = [], []
+        for index in range(self.num_passes):
+            self.moving_means.append(self.add_weight(
+                name="ema_mean_%d" % index, shape=(channels,), initializer="zeros", trainable=False))
+            self.moving_variances.append(self.add_weight(
+                name="ema_variance_%d" % index, shape=(channels,), initializer="zeros", trainable=False))
+
+    def call(self, inputs, training=False, pass_index=0):
+        moving_mean = self.moving_means[pass_index]
+        moving_variance = self.moving_variances[pass_index]
+        if training:
+            mean, variance = tf.nn.moments(inputs, axes=[0, 1, 2])
+            # TF1's ExponentialMovingAverage computes 1 - decay in float32.
+            complement = 1.0 - tf.constant(CONV_EMA_DECAY, tf.float32)
+            _moving_average_update(moving_mean, mean, complement)
+            _moving_average_update(moving_variance, variance, complement)
+        else:
+            mean, variance = moving_mean, moving_variance
+        return tf.nn.batch_normalization(inputs, mean, variance, self.beta, self.gamma, CONV_EPSILON)
+
+
+class FcBatchNorm(keras.layers.Layer):
+    """Batch norm of the fully connected layers: beta only (no gamma), epsilon 1e-3.
+
+    Moving statistics start at mean 0 / variance 1 and follow decay 0.999 with the biased batch
+    variance. With `update_moving_statistics=False` they are never updated: the TF1 code never
+    ran the update ops of the Q network's batch norm.
+    """
+
+    def __init__(self, update_moving_statistics=True, **kwargs):
+        super().__init__(**kwargs)
+        self.update_moving_statistics = update_moving_statistics
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros")
+        self.moving_mean = self.add_weight(
+            name="moving_mean", shape=(channels,), initializer="zeros", trainable=False)
+        self.moving_variance = self.add_weight(
+            name="moving_variance", shape=(channels,), initializer="ones", trainable=False)
+
+    def call(self, inputs, training=False):
+        if training:
+            axes = list(range(len(inputs.shape) - 1))
+            mean, variance = tf.nn.moments(inputs, axes=axes)
+            if self.update_moving_statistics:
+                # slim's batch_norm computes 1 - decay in Python, then casts to float32.
+                complement = tf.constant(1.0 - FC_MOVING_DECAY, tf.float32)
+                _moving_average_update(self.moving_mean, mean, complement)
+                _moving_average_update(self.moving_variance, variance, complement)
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        return tf.nn.batch_normalization(inputs, mean, variance, self.beta, None, FC_EPSILON)

@@ -1,0 +1,97 @@
+"""What defines an InfoGAN model, and the networks built from it."""
+import dataclasses
+from typing import Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from infogan.networks import Discriminator, Generator, MutualInfoHead
+
+DEFAULT_GENERATOR = "fc:1024,fc:7x7x128,reshape:7:7:128,deconv:4:2:64,deconv:4:2:1:sigmoid"
+DEFAULT_DISCRIMINATOR = "conv:4:2:64:lrelu,conv:4:2:128:lrelu,fc:1024:lrelu"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The model flags of the TF1 code, with its defaults (SPEC section 8)."""
+    generator: str = DEFAULT_GENERATOR
+    discriminator: str = DEFAULT_DISCRIMINATOR
+    categorical_cardinality: Tuple[int, ...] = (10,)
+    num_continuous: int = 2
+    style_size: int = 62
+    use_batch_norm: bool = True
+    fix_std: bool = True
+    infogan: bool = True
+    categorical_lambda: float = 1.0
+    continuous_lambda: float = 1.0
+
+    @property
+    def z_size(self):
+        """Width of the generator's input noise."""
+        if not self.infogan:
+            return self.style_size
+        return sum(self.categorical_cardinality) + self.num_continuous + self.style_size
+
+    @property
+    def q_output_width(self):
+        """Width of the Q network's output: categorical logits, means, and log-variances unless fix_std."""
+        continuous = self.num_continuous if self.fix_std else 2 * self.num_continuous
+        return sum(self.categorical_cardinality) + continuous
+
+
+@dataclasses.dataclass
+class InfoGANModels:
+    """The three networks of a run. `q_network` is None in GAN mode."""
+    config: ModelConfig
+    generator: Generator
+    discriminator: Discriminator
+    q_network: Optional[MutualInfoHead]
+
+    @property
+    def discriminator_variables(self):
+        """What the discriminator optimiser updates."""
+        return self.discriminator.trainable_variables
+
+    @property
+    def generator_variables(self):
+        """What the generator objective updates."""
+        return self.generator.trainable_variables
+
+    @property
+    def mutual_info_variables(self):
+        """What the MI objective updates, with the generator's optimiser: G, D (but its
+        prob_projection, which the MI does not reach) and Q."""
+        if self.q_network is None:
+            return []
+        return (self.generator.trainable_variables + self.discriminator.feature_variables
+                + self.q_network.trainable_variables)
+
+
+def build_models(config, image_shape, debug=False):
+    """Creates and builds the networks for images of `image_shape` ([H, W, C]).
+
+    With debug=True prints what the TF1 code printed while building its graph: the generator's
+    architecture, the shape of the images it produces, then the discriminator's architecture.
+
+    Returns:
+      InfoGANModels whose variables all exist.
+    """
+    generator = Generator(config.generator, use_batch_norm=config.use_batch_norm, debug=debug)
+    # Building in inference mode creates every variable without touching any statistic.
+    images = generator(tf.zeros([1, config.z_size]), training=False)
+    if debug:
+        print("Generator produced images of shape %s" % (tuple(images.shape[1:]),))
+        print("")
+    discriminator = Discriminator(config.discriminator, use_batch_norm=config.use_batch_norm,
+                                  debug=debug)
+    hidden = discriminator(tf.zeros([1] + list(image_shape)), training=False)["hidden"]
+    q_network = None
+    if config.infogan:
+        q_network = MutualInfoHead(config.q_output_width)
+        q_network(hidden, training=False)
+    return InfoGANModels(config, generator, discriminator, q_network)
+
+
+def noise_to_tensor(noise):
+    """NumPy float64 noise -> float32 tensor, as TF1's float32 placeholder did."""
+    return tf.convert_to_tensor(np.asarray(noise, dtype=np.float32))

@@ -1,0 +1,245 @@
+"""Generator, discriminator and Q network built from architecture strings (SPEC sections 2 and 4).
+
+In TF1 a `variable_scope` held a network's variables between calls; here a Keras layer object
+does. The original functions keep their roles and take that object as first argument:
+
+    generator = Generator(description)            # was: variable_scope("generator")
+    images = generator_forward(generator, z, is_training=True)
+"""
+import keras
+import tensorflow as tf
+
+from infogan.architecture import describe_network, parse_architecture
+from infogan.batch_norm import ConvBatchNorm, FcBatchNorm
+
+LRELU_LEAK = 0.01
+FAKE_PASS, REAL_PASS = 0, 1  # the discriminator's two sets of conv batch-norm statistics
+
+
+def leaky_rectify(x, leakiness=LRELU_LEAK):
+    """max(x, leakiness * x); the TF1 code leaks 0.01."""
+    return tf.maximum(x, leakiness * x)
+
+
+ACTIVATIONS = {
+    "lrelu": leaky_rectify,
+    "relu": tf.nn.relu,
+    "sigmoid": tf.nn.sigmoid,
+    "tanh": tf.nn.tanh,
+    "identity": tf.identity,
+}
+
+
+class WeightLayer(keras.layers.Layer):
+    """A conv, deconv or dense layer with TF1-contrib semantics.
+
+    Glorot-uniform weights; a zero-initialised bias only when there is no batch norm; then the
+    batch norm, then the activation.
+
+    Args:
+      num_outputs: filters or units.
+      activation: a key of ACTIVATIONS.
+      batch_norm: None, or a ConvBatchNorm / FcBatchNorm layer applied before the activation.
+    """
+
+    def __init__(self, num_outputs, activation="relu", batch_norm=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_outputs = num_outputs
+        self.activation_name = activation
+        self.batch_norm = batch_norm
+
+    def kernel_shape(self, input_shape):
+        raise NotImplementedError
+
+    def transform(self, inputs):
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="weights", shape=self.kernel_shape(input_shape),
+                                      initializer=keras.initializers.GlorotUniform())
+        self.bias = None
+        if self.batch_norm is None:
+            self.bias = self.add_weight(name="biases", shape=(self.num_outputs,), initializer="zeros")
+
+    def call(self, inputs, training=False, pass_index=0):
+        outputs = self.transform(inputs)
+        if self.bias is not None:
+            outputs = tf.nn.bias_add(outputs, self.bias)
+        elif isinstance(self.batch_norm, ConvBatchNorm):
+            outputs = self.batch_norm(outputs, training=training, pass_index=pass_index)
+        else:
+            outputs = self.batch_norm(outputs, training=training)
+        return ACTIVATIONS[self.activation_name](outputs)
+
+
+class Conv(WeightLayer):
+    """2-D convolution, SAME padding, kernel [K, K, in, out]."""
+
+    def __init__(self, num_outputs, kernel_size, stride, **kwargs):
+        super().__init__(num_outputs, **kwargs)
+        self.kernel_size, self.stride = kernel_size, stride
+
+    def kernel_shape(self, input_shape):
+        return (self.kernel_size, self.kernel_size, input_shape[-1], self.num_outputs)
+
+    def transform(self, inputs):
+        return tf.nn.conv2d(inputs, self.kernel, strides=self.stride, padding="SAME")
+
+
+class Deconv(Conv):
+    """2-D transposed convolution, SAME padding (output = input x stride), kernel [K, K, out, in]."""
+
+    def kernel_shape(self, input_shape):
+        return (self.kernel_size, self.kernel_size, self.num_outputs, input_shape[-1])
+
+    def transform(self, inputs):
+        shape = tf.shape(inputs)
+        output_shape = tf.stack([shape[0], shape[1] * self.stride, shape[2] * self.stride,
+                                 self.num_outputs])
+        return tf.nn.conv2d_transpose(inputs, self.kernel, output_shape,
+                                      strides=self.stride, padding="SAME")
+
+
+class Dense(WeightLayer):
+    """Fully connected layer on the last axis: a rank-4 input stays rank 4."""
+
+    def kernel_shape(self, input_shape):
+        return (input_shape[-1], self.num_outputs)
+
+    def transform(self, inputs):
+        if len(inputs.shape) == 2:
+            return tf.matmul(inputs, self.kernel)
+        flat = tf.reshape(inputs, [-1, inputs.shape[-1]])
+        outputs = tf.matmul(flat, self.kernel)
+        return tf.reshape(outputs, tf.concat([tf.shape(inputs)[:-1], [self.num_outputs]], 0))
+
+
+def _make_layer(spec, index, batch_norm_on, num_passes):
+    name = "layer_%d" % index
+    if spec.kind == "fc":
+        norm = FcBatchNorm(name="BatchNorm") if batch_norm_on else None
+        return Dense(spec.num_outputs, activation=spec.activation, batch_norm=norm, name=name)
+    norm = ConvBatchNorm(num_passes=num_passes, name="batch_norm") if batch_norm_on else None
+    layer_class = Conv if spec.kind == "conv" else Deconv
+    return layer_class(spec.num_outputs, spec.kernel_size, spec.stride,
+                       activation=spec.activation, batch_norm=norm, name=name)
+
+
+class Network(keras.layers.Layer):
+    """The layers of an architecture string, applied in order (TF1's `run_network`).
+
+    Args:
+      description: architecture string, e.g. "conv:4:2:64:lrelu,fc:1024:lrelu".
+      use_batch_norm: batch norm on every conv/deconv/fc layer...
+      strip_batchnorm_from_last_layer: ...except the last token's (the generator's output).
+      num_passes: independent conv batch-norm statistics sets (see ConvBatchNorm).
+      debug: print the TF1 architecture lines on construction.
+    """
+
+    def __init__(self, description, use_batch_norm=True, strip_batchnorm_from_last_layer=False,
+                 num_passes=1, debug=False, **kwargs):
+        super().__init__(**kwargs)
+        self.description = description
+        self.specs = parse_architecture(description)
+        self.layer_objects = []
+        weight_index = 0
+        for position, spec in enumerate(self.specs):
+            if not spec.has_weights:
+                self.layer_objects.append(None)
+                continue
+            is_last = position + 1 == len(self.specs)
+            batch_norm_on = use_batch_norm and not (is_last and strip_batchnorm_from_last_layer)
+            self.layer_objects.append(_make_layer(spec, weight_index, batch_norm_on, num_passes))
+            weight_index += 1
+        if debug:
+            print("\n".join(describe_network(self.name, self.specs)))
+
+    def call(self, inputs, training=False, pass_index=0):
+        outputs = inputs
+        for spec, layer in zip(self.specs, self.layer_objects):
+            if layer is None:
+                outputs = tf.reshape(outputs, [-1] + list(spec.shape))
+            else:
+                outputs = layer(outputs, training=training, pass_index=pass_index)
+        return outputs
+
+
+class Generator(Network):
+    """The generator: a Network without batch norm on its last layer."""
+
+    def __init__(self, description, use_batch_norm=True, debug=False, name="generator"):
+        super().__init__(description, use_batch_norm=use_batch_norm,
+                         strip_batchnorm_from_last_layer=True, debug=debug, name=name)
+
+
+class Discriminator(Network):
+    """The discriminator: a Network, flattened to `hidden`, then `prob_projection` (dense 1, sigmoid).
+
+    The conv batch norms keep two statistics sets: FAKE_PASS and REAL_PASS.
+    """
+
+    def __init__(self, description, use_batch_norm=True, debug=False, name="discriminator"):
+        super().__init__(description, use_batch_norm=use_batch_norm, num_passes=2, debug=debug,
+                         name=name)
+        self.prob_projection = Dense(1, activation="sigmoid", name="prob_projection")
+
+    def call(self, images, training=False, pass_index=FAKE_PASS):
+        features = super().call(images, training=training, pass_index=pass_index)
+        hidden = tf.reshape(features, [-1, _flat_size(features)])
+        return {"prob": self.prob_projection(hidden), "hidden": hidden}
+
+    @property
+    def feature_variables(self):
+        """Trainable variables the Q network's gradient reaches (all but prob_projection)."""
+        projection = {id(v) for v in self.prob_projection.trainable_variables}
+        return [v for v in self.trainable_variables if id(v) not in projection]
+
+
+def _flat_size(tensor):
+    size = 1
+    for dim in tensor.shape[1:]:
+        size *= dim
+    return size
+
+
+class MutualInfoHead(keras.layers.Layer):
+    """Q network on the discriminator's hidden features (TF1 scope `mutual_info`).
+
+    `fully_connected`: dense 128, no bias, fc batch norm that is never updated, lrelu;
+    `fully_connected_1`: dense `output_width` with bias, no activation.
+    """
+
+    def __init__(self, output_width, name="mutual_info"):
+        super().__init__(name=name)
+        self.fully_connected = Dense(
+            128, activation="lrelu", name="fully_connected",
+            batch_norm=FcBatchNorm(update_moving_statistics=False, name="BatchNorm"))
+        self.fully_connected_1 = Dense(output_width, activation="identity", name="fully_connected_1")
+
+    def call(self, hidden, training=False):
+        return self.fully_connected_1(self.fully_connected(hidden, training=training))
+
+
+def run_network(network, inputs, is_training, pass_index=0):
+    """Applies a `Network` (the TF1 run_network inside its variable scope).
+
+    Args:
+      network: a Network built from an architecture string.
+      inputs: a batch tensor.
+      is_training: batch statistics (and moving-statistics updates) if True, moving statistics if False.
+      pass_index: which conv batch-norm statistics set to use.
+
+    Returns:
+      the output tensor.
+    """
+    return network(inputs, training=is_training, pass_index=pass_index)
+
+
+def generator_forward(generator, z, is_training):
+    """Generates images from noise z. Returns a [batch, H, W, C] tensor."""
+    return generator(z, training=is_training)
+
+
+def discriminator_forward(discriminator, images, is_training, pass_index=FAKE_PASS):
+    """Scores images. Returns {"prob": [batch, 1], "hidden": [batch, flat features]}."""
+    return discriminator(images, training=is_training, pass_index=pass_index)

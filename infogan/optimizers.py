@@ -1,0 +1,59 @@
+"""Adam with the TF1 optimiser's state and kernel (SPEC section 6).
+
+TF1's AdamOptimizer keeps `beta1_power`/`beta2_power` as variables multiplied by beta after every
+`apply_gradients`, applies each variable's update with the fused `ApplyAdam` kernel, and puts
+epsilon outside the bias correction. This class does the same, with the same kernel, so one
+instance can be shared by two updates exactly as the TF1 code shares its generator optimiser.
+"""
+import tensorflow as tf
+
+
+class TF1Adam(tf.Module):
+    """Adam(lr, beta1, beta2, epsilon) with TF1's state layout.
+
+    Call `build(variables)` with every variable the optimiser will ever update, then
+    `apply_gradients` on any subset of them; each call advances the beta powers once.
+
+    Attributes:
+      learning_rate: scalar tf.Variable (TF1's `generator_lr` / `discriminator_lr`).
+      beta1_power, beta2_power: scalar tf.Variables, beta**(number of apply_gradients calls + 1).
+    """
+
+    def __init__(self, learning_rate, beta1=0.5, beta2=0.999, epsilon=1e-8, name="adam"):
+        super().__init__(name=name)
+        self.learning_rate = tf.Variable(learning_rate, dtype=tf.float32, trainable=False,
+                                         name="learning_rate")
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.beta1_power = tf.Variable(beta1, dtype=tf.float32, trainable=False, name="beta1_power")
+        self.beta2_power = tf.Variable(beta2, dtype=tf.float32, trainable=False, name="beta2_power")
+        self.first_moments, self.second_moments = [], []
+        self._slot_index = {}
+
+    def build(self, variables):
+        """Creates the zero-initialised m and v slots of each variable (once)."""
+        for variable in variables:
+            if id(variable) in self._slot_index:
+                continue
+            self._slot_index[id(variable)] = len(self.first_moments)
+            self.first_moments.append(tf.Variable(tf.zeros(variable.shape), trainable=False, name="m"))
+            self.second_moments.append(tf.Variable(tf.zeros(variable.shape), trainable=False, name="v"))
+
+    def slots(self, variable):
+        """Returns the (m, v) slot variables of `variable`."""
+        index = self._slot_index[id(variable)]
+        return self.first_moments[index], self.second_moments[index]
+
+    def apply_gradients(self, grads_and_vars):
+        """Applies one Adam update to each (gradient, variable) pair, then advances the beta powers."""
+        learning_rate = tf.convert_to_tensor(self.learning_rate)
+        beta1_power = tf.convert_to_tensor(self.beta1_power)
+        beta2_power = tf.convert_to_tensor(self.beta2_power)
+        constants = [tf.constant(value, tf.float32) for value in (self.beta1, self.beta2, self.epsilon)]
+        for gradient, variable in grads_and_vars:
+            m, v = self.slots(variable)
+            tf.raw_ops.ResourceApplyAdam(
+                var=variable.handle, m=m.handle, v=v.handle, beta1_power=beta1_power,
+                beta2_power=beta2_power, lr=learning_rate, beta1=constants[0], beta2=constants[1],
+                epsilon=constants[2], grad=gradient)
+        self.beta1_power.assign(beta1_power * self.beta1)
+        self.beta2_power.assign(beta2_power * self.beta2)

@@ -1,0 +1,24 @@
+"""Installs the `infogan` package; run-time requirements come from requirements.txt."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def read_requirements(name="requirements.txt"):
+    lines = (HERE / name).read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith(("#", "-r"))]
+
+
+setup(
+    name="infogan-tf2",
+    version="0.1.0",
+    description="A faithful TensorFlow 2 port of JonathanRaiman/tensorflow-infogan",
+    long_description=(HERE / "README.md").read_text() if (HERE / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["infogan", "infogan.*"]),
+    python_requires=">=3.10",
+    install_requires=read_requirements(),
+    extras_require={"test": ["pytest>=7,<10"]},
+)
