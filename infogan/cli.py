@@ -10,9 +10,8 @@ from absl import flags
 
 from infogan.architecture import ArchitectureError
 from infogan.config import DEFAULT_MNIST_DIR, ConfigError, TrainConfig
-from infogan.data import DatasetError
-from infogan.model import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig
-from infogan.training import train
+from infogan.config import validate
+from infogan.model_config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig
 
 FLAGS = flags.FLAGS
 LIST_FLAGS = ("scale_dataset", "categorical_cardinality")
@@ -108,8 +107,15 @@ def main(argv):
         fail("unexpected arguments %s" % " ".join(argv[1:]))
     # SIGTERM ends the run like Ctrl-C: logs are flushed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    config = config_from_flags()
     try:
-        train(config_from_flags())
+        validate(config)  # before TensorFlow is imported: a bad flag prints one line only
+    except (ConfigError, ArchitectureError) as error:
+        fail(str(error))
+    from infogan.data import DatasetError
+    from infogan.training import train
+    try:
+        train(config)
     except (ConfigError, DatasetError, ArchitectureError) as error:
         fail(str(error))
     except KeyboardInterrupt:

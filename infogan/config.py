@@ -4,7 +4,7 @@ import os
 from typing import Optional, Tuple
 
 from infogan.architecture import infer_output_shapes, parse_architecture
-from infogan.model import ModelConfig
+from infogan.model_config import ModelConfig
 
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MNIST_DIR = os.path.join(PROJECT_DIR, "MNIST_data")

@@ -1,0 +1,134 @@
+"""train.py end to end on a slice of the shipped MNIST: printed lines, event tags, PNGs, flags."""
+import glob
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT
+from infogan import cli, data
+
+EPOCH_LINE = re.compile(r"^epoch \d+ >> discriminator LL -?\d+\.\d\d \(lr=0\.000200\), "
+                        r"generator LL -?\d+\.\d\d \(lr=0\.001000\)(, infogan loss -?\d+\.\d\d)?$")
+SCALARS = ["discriminator_objective", "generator_objective", "mutual_info_objective",
+           "ll_categorical_objective", "ll_continuous_objective", "std_contig"]
+
+
+def run_train(*args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, os.path.join(REPO_ROOT, "train.py"), *args],
+                          capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300)
+
+
+def event_tags(log_dir):
+    from tensorboard.backend.event_processing import event_accumulator
+    (path,) = glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))
+    accumulator = event_accumulator.EventAccumulator(path, size_guidance={event_accumulator.TENSORS: 0})
+    accumulator.Reload()
+    return {tag: [event.step for event in accumulator.Tensors(tag)] for tag in accumulator.Tags()["tensors"]}
+
+
+def test_shipped_mnist_matches_checksums():
+    lines = open(os.path.join(REPO_ROOT, "MNIST_data", "CHECKSUMS")).read().splitlines()
+    sha = dict(reversed(line.split()) for line in lines if line.endswith(".gz"))
+    for name, digest in sha.items():
+        with open(os.path.join(REPO_ROOT, "MNIST_data", name), "rb") as stream:
+            assert hashlib.sha256(stream.read()).hexdigest() == digest, name
+
+
+def test_mnist_training_split():
+    images = data.load_mnist(os.path.join(REPO_ROOT, "MNIST_data"))
+    assert images.shape == (55000, 28, 28, 1) and images.dtype == np.float32
+    raw = data.read_idx(os.path.join(REPO_ROOT, "MNIST_data", data.MNIST_TRAIN_IMAGES))
+    np.testing.assert_array_equal(images[0, ..., 0], raw[5000].astype(np.float32) * np.float32(1 / 255))
+    assert images.max() == 1.0 and images.min() == 0.0
+
+
+def test_infogan_smoke_run(tmp_path):
+    log_dir = str(tmp_path / "run")
+    result = run_train("--epochs", "1", "--max_images", "80", "--batch_size", "32",
+                       "--plot_every", "1", "--logdir", log_dir, "--categorical_lambda=1.0", "--fix_std")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:8] == ["generator architecture",
+                         "Fully connected with num_outputs=1024 followed by relu",
+                         "Fully connected with num_outputs=6272 followed by relu",
+                         "Reshape to [7, 7, 128]",
+                         "Deconvolution with nkernels=4, stride=2, num_outputs=64 followed by relu",
+                         "Deconvolution with nkernels=4, stride=2, num_outputs=1 followed by sigmoid",
+                         "", "Generator produced images of shape (28, 28, 1)"]
+    assert lines[8:10] == ["", "discriminator architecture"]
+    assert "Saving tensorboard logs to %r" % log_dir in lines
+    assert EPOCH_LINE.match(lines[-1]) and "infogan loss" in lines[-1], lines[-1]
+    tags = event_tags(log_dir)
+    for tag in SCALARS:
+        assert tags[tag] == [0, 1, 2], tag  # 80 images / 32 = 3 iterations (last batch short)
+    images = ["category_%d/image" % i for i in range(10)] + [
+        "continuous_variable_%d__variation_%d/image" % (j, k) for j in range(2) for k in range(3)]
+    for tag in images:
+        assert tags[tag] == [1, 2, 3], tag
+    pngs = sorted(os.listdir(os.path.join(log_dir, "images")))
+    assert len(pngs) == 9 and pngs[0] == "iteration_0000001_categorical_0.png"
+
+
+def test_gan_mode_and_space_separated_lists(tmp_path):
+    result = run_train("--noinfogan", "--epochs", "1", "--max_images", "40", "--batch_size", "20",
+                       "--plot_every", "2", "--scale_dataset", "28", "28",
+                       "--categorical_cardinality", "4", "5", "--logdir", str(tmp_path / "gan"))
+    assert result.returncode == 0, result.stderr
+    assert EPOCH_LINE.match(result.stdout.splitlines()[-1])
+    assert "infogan loss" not in result.stdout
+    tags = event_tags(str(tmp_path / "gan"))
+    assert tags["generator_objective"] == [0, 1] and "mutual_info_objective" not in tags
+    assert sorted(t for t in tags if t.startswith("fake_images")) == sorted(
+        "fake_images/image/%d" % i for i in range(10))
+
+
+def test_bad_flags_exit_2_with_one_line_and_write_nothing(tmp_path):
+    for args, fragment in ((["--generator", "fc:10,blah"], "'blah' (layer 1 of"),
+                           (["--batch_size", "0"], "--batch_size must be a positive integer"),
+                           (["--scale_dataset", "64", "64"], "MNIST images are 28x28"),
+                           (["--epochs", "two"], "epochs")):
+        result = run_train(*args, "--logdir", str(tmp_path / "never"))
+        assert result.returncode == 2, (args, result.stderr)
+        errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+        assert len(errors) == 1 and fragment in errors[0], result.stderr
+        assert not (tmp_path / "never").exists()
+
+
+def test_existing_log_folder_is_never_reused(tmp_path):
+    from infogan.config import TrainConfig
+    from infogan.training import create_log_dir
+    config = TrainConfig(log_root=str(tmp_path))
+    made = [create_log_dir(config) for _ in range(3)]
+    base = str(tmp_path / "mnist_log" / "infogan")
+    assert made == [base, base + "-0", base + "-1"]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "events.out").write_text("keep")
+    from infogan.config import ConfigError
+    with pytest.raises(ConfigError, match="already holds files"):
+        create_log_dir(TrainConfig(logdir=str(tmp_path / "mine")))
+    assert (tmp_path / "mine" / "events.out").read_text() == "keep"
+
+
+def test_list_arguments_are_joined():
+    assert cli.join_list_arguments(["x", "--scale_dataset", "64", "64", "--seed", "3"]) == [
+        "x", "--scale_dataset=64,64", "--seed", "3"]
+    assert cli.join_list_arguments(["--categorical_cardinality", "--fix_std"]) == [
+        "--categorical_cardinality=", "--fix_std"]
+    assert cli.join_list_arguments(["--scale_dataset=64,64"]) == ["--scale_dataset=64,64"]
+
+
+def test_same_seed_same_numbers(tmp_path, capsys):
+    from infogan.config import TrainConfig
+    from infogan.training import train
+    outputs = []
+    for name in ("a", "b"):
+        train(TrainConfig(epochs=2, max_images=48, batch_size=16, plot_every=100,
+                          logdir=str(tmp_path / name)))
+        outputs.append([l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch")])
+    assert len(outputs[0]) == 2 and outputs[0] == outputs[1]

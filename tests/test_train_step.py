@@ -1,0 +1,125 @@
+"""One training iteration against a NumPy computation of the Adam updates (SPEC section 6).
+
+Gradients come from independent tapes at the values each update must see; the updates are then
+computed in NumPy and compared with what `discriminator_step` / `generator_step` did. This proves
+that the G optimiser is shared by the G and MI updates (its step counter advances twice) and that
+both G-step gradients are taken before either update.
+"""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import TINY_IMAGE_SHAPE
+from infogan import train_step
+from infogan.model import build_models, noise_to_tensor
+from infogan.networks import FAKE_PASS, REAL_PASS
+from infogan.noise import create_infogan_noise_sample
+from infogan.objectives import discriminator_objective, generator_objective
+
+B1, B2, EPS = 0.5, 0.999, 1e-8
+G_LR, D_LR = 1e-3, 2e-4
+
+
+def adam(weights, m, v, grad, lr, step):
+    m = B1 * m + (1 - B1) * grad
+    v = B2 * v + (1 - B2) * grad ** 2
+    lr_t = lr * np.sqrt(1 - B2 ** step) / (1 - B1 ** step)
+    return weights - lr_t * m / (np.sqrt(v) + EPS), m, v
+
+
+def values(variables):
+    return [v.numpy().astype(np.float64) for v in variables]
+
+
+def gradients(variables, loss_fn):
+    with tf.GradientTape() as tape:
+        loss = loss_fn()
+    return [g.numpy().astype(np.float64) for g in tape.gradient(loss, variables)]
+
+
+@pytest.fixture
+def setup(tiny_model_config):
+    np.random.seed(0)
+    models = build_models(tiny_model_config, TINY_IMAGE_SHAPE)
+    optimizers = train_step.build_optimizers(models, G_LR, D_LR)
+    sample = create_infogan_noise_sample(tiny_model_config.categorical_cardinality,
+                                         tiny_model_config.num_continuous, tiny_model_config.style_size)
+    real = tf.constant(np.random.rand(3, *TINY_IMAGE_SHAPE).astype(np.float32))  # short batch
+    return models, optimizers, real, noise_to_tensor(sample(4)), noise_to_tensor(sample(4))
+
+
+def test_one_iteration_matches_numpy_adam(setup):
+    models, optimizers, real, d_noise, g_noise = setup
+    G, D, Q = models.generator, models.discriminator, models.q_network
+    d_vars, g_vars, mi_vars = (models.discriminator_variables, models.generator_variables,
+                               models.mutual_info_variables)
+
+    def d_loss():
+        fake = D(G(d_noise, training=True), training=True, pass_index=FAKE_PASS)
+        return -discriminator_objective(fake["prob"], D(real, training=True, pass_index=REAL_PASS)["prob"])
+
+    d_before, d_grads = values(d_vars), gradients(d_vars, d_loss)
+    train_step.discriminator_step(models, optimizers, real, d_noise)
+    for before, grad, after in zip(d_before, d_grads, values(d_vars)):
+        want, _, _ = adam(before, 0, 0, grad, D_LR, step=1)
+        np.testing.assert_allclose(after, want, rtol=1e-4, atol=1e-6)
+
+    def g_loss():
+        return -generator_objective(D(G(g_noise, training=True), training=True)["prob"])
+
+    def mi_loss():
+        fake = D(G(g_noise, training=True), training=True)
+        return -train_step._mutual_info(models, g_noise, fake["hidden"])["mutual_info"]
+
+    mi_before = values(mi_vars)
+    g_grads, mi_grads = gradients(g_vars, g_loss), gradients(mi_vars, mi_loss)
+    projection_before = values(D.prob_projection.trainable_variables)
+    train_step.generator_step(models, optimizers, g_noise)
+
+    # G variables: the G update (step 1), then the MI update (step 2) on the same m/v slots.
+    g_slots = {}
+    for index, (before, grad) in enumerate(zip(mi_before[:len(g_vars)], g_grads)):
+        g_slots[index] = adam(before, 0, 0, grad, G_LR, step=1)
+    for index, (variable, before, grad) in enumerate(zip(mi_vars, mi_before, mi_grads)):
+        start, m, v = g_slots.get(index, (before, 0, 0))
+        want, _, _ = adam(start, m, v, grad, G_LR, step=2)
+        np.testing.assert_allclose(variable.numpy(), want, rtol=1e-4, atol=1e-6, err_msg=variable.path)
+    for before, after in zip(projection_before, values(D.prob_projection.trainable_variables)):
+        np.testing.assert_array_equal(before, after)  # the MI does not reach prob_projection
+    np.testing.assert_allclose(optimizers.generator.beta1_power.numpy(), B1 ** 3)
+    np.testing.assert_allclose(optimizers.discriminator.beta1_power.numpy(), B1 ** 2)
+    assert Q is not None
+
+
+def test_iteration_updates_statistics_as_tf1(setup):
+    models, optimizers, real, d_noise, g_noise = setup
+    G, D, Q = models.generator, models.discriminator, models.q_network
+    fc_bn = D.layer_objects[2].batch_norm
+    step = train_step.make_train_iteration(models, optimizers)
+    results = step(real, d_noise, g_noise)
+    assert set(results) == {"discriminator_objective", "generator_objective", "mutual_info_objective",
+                            "ll_categorical_objective", "ll_continuous_objective", "std_contig",
+                            "d_step_infogan_loss", "g_step_infogan_loss"}
+    np.testing.assert_allclose(results["g_step_infogan_loss"], -results["mutual_info_objective"])
+    # D's conv EMAs: the fake set moved by two passes, the real set by one.
+    conv_bn = D.layer_objects[0].batch_norm
+    assert np.any(conv_bn.moving_means[FAKE_PASS].numpy() != 0)
+    assert np.any(conv_bn.moving_means[REAL_PASS].numpy() != 0)
+    assert np.any(fc_bn.moving_mean.numpy() != 0)
+    q_bn = Q.fully_connected.batch_norm
+    assert np.all(q_bn.moving_mean.numpy() == 0) and np.all(q_bn.moving_variance.numpy() == 1)
+    # G's fc statistics moved by two training passes: 1 - 0.999**2 of the way from 0.
+    assert np.any(G.layer_objects[0].batch_norm.moving_mean.numpy() != 0)
+
+
+def test_gan_mode_step(tiny_model_config):
+    import dataclasses
+    config = dataclasses.replace(tiny_model_config, infogan=False)
+    models = build_models(config, TINY_IMAGE_SHAPE)
+    assert models.q_network is None and models.mutual_info_variables == []
+    optimizers = train_step.build_optimizers(models, G_LR, D_LR)
+    z = noise_to_tensor(np.random.standard_normal((4, config.z_size)))
+    real = tf.constant(np.random.rand(4, *TINY_IMAGE_SHAPE).astype(np.float32))
+    results = train_step.make_train_iteration(models, optimizers)(real, z, z)
+    assert set(results) == {"discriminator_objective", "generator_objective"}
+    np.testing.assert_allclose(optimizers.generator.beta1_power.numpy(), B1 ** 2)
