@@ -1,0 +1,53 @@
+"""The Hungarian assignment and the accuracy measures on known matrices."""
+import itertools
+
+import numpy as np
+import pytest
+
+from infogan.assignment import max_weight_assignment
+
+
+def brute_force(weights):
+    rows, columns = weights.shape
+    return max(sum(weights[i, p[i]] for i in range(rows))
+               for p in itertools.permutations(range(columns), rows))
+
+
+def test_known_permutation_is_recovered():
+    counts = np.eye(10, dtype=int)[np.random.RandomState(0).permutation(10)] * 100 + 1
+    assignment = max_weight_assignment(counts)
+    assert np.all(counts[np.arange(10), assignment] == 101)
+
+
+def test_greedy_would_fail_here():
+    weights = np.array([[10, 9], [9, 0]])  # greedy takes (0,0)=10 then 0; optimum is 9+9
+    assert list(max_weight_assignment(weights)) == [1, 0]
+
+
+def test_matches_brute_force_on_random_rectangular_matrices():
+    rng = np.random.RandomState(1)
+    for _ in range(100):
+        rows = rng.randint(1, 6)
+        weights = rng.randint(0, 30, size=(rows, rng.randint(rows, 7))).astype(float)
+        assignment = max_weight_assignment(weights)
+        assert len(set(assignment)) == rows
+        assert weights[np.arange(rows), assignment].sum() == brute_force(weights)
+
+
+def test_more_rows_than_columns_is_refused():
+    with pytest.raises(ValueError, match="rows <= columns"):
+        max_weight_assignment(np.zeros((3, 2)))
+
+
+def test_accuracies_from_a_confusion_matrix():
+    from infogan.evaluate import confusion_matrix, many_to_one_accuracy, one_to_one_accuracy
+    predictions = np.array([0, 0, 1, 1, 2, 2, 2, 0])
+    labels = np.array([1, 1, 0, 0, 2, 2, 0, 2])
+    counts = confusion_matrix(predictions, labels, 3, 3)
+    assert counts.tolist() == [[0, 2, 1], [2, 0, 0], [1, 0, 2]]
+    assert one_to_one_accuracy(counts) == 6 / 8       # 0->1, 1->0, 2->2
+    assert many_to_one_accuracy(counts) == 6 / 8
+    wide = confusion_matrix(np.array([0, 0, 0, 1]), np.array([3, 3, 1, 2]), 2, 4)
+    assert one_to_one_accuracy(wide) == 3 / 4 and many_to_one_accuracy(wide) == 3 / 4
+    tall = confusion_matrix(np.array([0, 1, 2, 3]), np.array([0, 0, 1, 1]), 4, 2)
+    assert one_to_one_accuracy(tall) == 2 / 4 and many_to_one_accuracy(tall) == 1.0
