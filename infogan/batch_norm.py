@@ -36,12 +36,22 @@ class ConvBatchNorm(keras.layers.Layer):
             name="gamma", shape=(channels,),
             initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02))
         self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros")
-        self.moving_means, self.moving_variances = [], []
+        # One attribute per shadow (ema_mean_0, ...): tf.train.Checkpoint does not see lists.
         for index in range(self.num_passes):
-            self.moving_means.append(self.add_weight(
-                name="ema_mean_%d" % index, shape=(channels,), initializer="zeros", trainable=False))
-            self.moving_variances.append(self.add_weight(
-                name="ema_variance_%d" % index, shape=(channels,), initializer="zeros", trainable=False))
+            for statistic in ("mean", "variance"):
+                name = "ema_%s_%d" % (statistic, index)
+                setattr(self, name, self.add_weight(name=name, shape=(channels,),
+                                                    initializer="zeros", trainable=False))
+
+    @property
+    def moving_means(self):
+        """The EMA of the batch mean, one variable per pass."""
+        return [getattr(self, "ema_mean_%d" % index) for index in range(self.num_passes)]
+
+    @property
+    def moving_variances(self):
+        """The EMA of the batch variance, one variable per pass."""
+        return [getattr(self, "ema_variance_%d" % index) for index in range(self.num_passes)]
 
     def call(self, inputs, training=False, pass_index=0):
         moving_mean = self.moving_means[pass_index]

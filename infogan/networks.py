@@ -141,18 +141,27 @@ class Network(keras.layers.Layer):
         super().__init__(**kwargs)
         self.description = description
         self.specs = parse_architecture(description)
-        self.layer_objects = []
+        # Each layer is an attribute (`layer_0`, ...): tf.train.Checkpoint tracks attributes, but
+        # not the contents of a list kept on a Keras layer.
+        self._layer_names = []
         weight_index = 0
         for position, spec in enumerate(self.specs):
             if not spec.has_weights:
-                self.layer_objects.append(None)
+                self._layer_names.append(None)
                 continue
             is_last = position + 1 == len(self.specs)
             batch_norm_on = use_batch_norm and not (is_last and strip_batchnorm_from_last_layer)
-            self.layer_objects.append(_make_layer(spec, weight_index, batch_norm_on, num_passes))
+            layer = _make_layer(spec, weight_index, batch_norm_on, num_passes)
+            setattr(self, layer.name, layer)
+            self._layer_names.append(layer.name)
             weight_index += 1
         if debug:
             print("\n".join(describe_network(self.name, self.specs)))
+
+    @property
+    def layer_objects(self):
+        """The layer of each token, None for reshapes."""
+        return [None if name is None else getattr(self, name) for name in self._layer_names]
 
     def call(self, inputs, training=False, pass_index=0):
         outputs = inputs

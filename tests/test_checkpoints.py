@@ -1,0 +1,107 @@
+"""Checkpoints: an interrupted and resumed run equals the uninterrupted one; corrupt checkpoints
+fall back; a NaN stops training and keeps the last good checkpoint."""
+import dataclasses
+import glob
+import os
+
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT
+from infogan import training
+from infogan.config import TrainConfig
+from infogan.model_config import ModelConfig
+
+MODEL = ModelConfig(generator="fc:16,fc:7x7x4,reshape:7:7:4,deconv:4:2:4,deconv:4:2:1:sigmoid",
+                    discriminator="conv:4:2:4:lrelu,conv:4:2:8:lrelu,fc:8:lrelu",
+                    categorical_cardinality=(4,), num_continuous=1, style_size=3)
+# 88 images / 16 = 6 batches an epoch (the last short): 12 iterations over 2 epochs.
+CONFIG = TrainConfig(model=MODEL, epochs=2, max_images=88, batch_size=16, plot_every=4,
+                     checkpoint_every=3, mnist_dir=os.path.join(REPO_ROOT, "MNIST_data"))
+
+
+def scalars(log_dir):
+    from tensorboard.backend.event_processing import event_accumulator
+    accumulator = event_accumulator.EventAccumulator(
+        log_dir, size_guidance={event_accumulator.TENSORS: 0})
+    accumulator.Reload()
+    return {tag: [(e.step, float(np.asarray(e.tensor_proto.float_val or
+                                             [np.frombuffer(e.tensor_proto.tensor_content, np.float32)[0]])[0]))
+                  for e in accumulator.Tensors(tag)]
+            for tag in accumulator.Tags()["tensors"] if "/image" not in tag}
+
+
+def epoch_lines(text):
+    return [line for line in text.splitlines() if line.startswith("epoch")]
+
+
+def test_resume_reproduces_the_uninterrupted_run(tmp_path, capsys):
+    training.train(dataclasses.replace(CONFIG, logdir=str(tmp_path / "straight")))
+    straight = epoch_lines(capsys.readouterr().out)
+    interrupted = str(tmp_path / "interrupted")
+    training.train(dataclasses.replace(CONFIG, logdir=interrupted, max_iterations=5))
+    first = capsys.readouterr().out
+    assert epoch_lines(first) == []  # stopped inside epoch 0
+    training.train(dataclasses.replace(CONFIG, logdir=interrupted, resume=True))
+    second = capsys.readouterr().out
+    assert "Resuming" in second and "iteration 5" in second
+    assert len(straight) == 2 and epoch_lines(second) == straight
+    want, got = scalars(str(tmp_path / "straight")), scalars(interrupted)
+    assert set(want) == set(got) and len(want["generator_objective"]) == 12
+    for tag in want:
+        assert got[tag] == want[tag], tag  # same steps, none duplicated or missing, same values
+
+
+def test_corrupt_newest_checkpoint_falls_back(tmp_path, capsys):
+    log_dir = str(tmp_path / "run")
+    training.train(dataclasses.replace(CONFIG, logdir=log_dir, epochs=1))
+    straight_one = epoch_lines(capsys.readouterr().out)
+    newest = sorted(glob.glob(os.path.join(log_dir, "checkpoints", "ckpt-*.data-*")),
+                    key=lambda p: int(p.split("ckpt-")[1].split(".")[0]))[-1]
+    with open(newest, "r+b") as stream:
+        stream.truncate(10)
+    training.train(dataclasses.replace(CONFIG, logdir=log_dir, resume=True))
+    out = capsys.readouterr().out
+    assert "unreadable" in out and "trying the previous one" in out
+    full = str(tmp_path / "full")
+    training.train(dataclasses.replace(CONFIG, logdir=full))
+    assert epoch_lines(out)[-1] == epoch_lines(capsys.readouterr().out)[-1]
+    assert straight_one
+
+
+def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    real_make = training.make_train_iteration
+
+    def poisoned(models, optimizers):
+        step, calls = real_make(models, optimizers), []
+
+        def run(*args):
+            results = dict(step(*args))
+            calls.append(1)
+            if len(calls) == 8:
+                results["generator_objective"] = results["generator_objective"] * np.nan
+            return results
+        return run
+
+    monkeypatch.setattr(training, "make_train_iteration", poisoned)
+    log_dir = str(tmp_path / "nan")
+    with pytest.raises(training.TrainingDiverged, match="generator_objective became nan at iteration 7"):
+        training.train(dataclasses.replace(CONFIG, logdir=log_dir))
+    names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(log_dir, "checkpoints", "*.index")))
+    assert names == ["ckpt-3.index", "ckpt-6.index"]
+
+
+def test_every_variable_is_in_the_checkpoint(tmp_path):
+    import tensorflow as tf
+    from infogan import checkpoints
+    from infogan.model import build_models
+    from infogan.train_step import build_optimizers
+    models = build_models(MODEL, (28, 28, 1))
+    optimizers = build_optimizers(models, 1e-3, 2e-4)
+    run = checkpoints.RunCheckpoints(str(tmp_path), models, optimizers, checkpoints.LoopState(10, 2))
+    saved = {name for name, _ in tf.train.list_variables(run.save(1))}
+    for prefix, layer in (("generator", models.generator), ("discriminator", models.discriminator),
+                          ("q_network", models.q_network)):
+        assert len([n for n in saved if n.startswith(prefix + "/")]) == len(layer.variables), prefix
+    slots = len(models.mutual_info_variables)  # G, D features and Q: G is counted once
+    assert len([n for n in saved if n.startswith("generator_optimizer/first_moments/")]) == slots
