@@ -50,13 +50,14 @@ def restore_models(log_dir, checkpoint_path=None):
 def predict_categories(models, images, batch_size):
     """The Q network's most likely value of the first categorical code for each image."""
     cardinality = models.config.categorical_cardinality[0]
-    predictions = []
-    for start in range(0, len(images), batch_size):
-        hidden = models.discriminator(tf.constant(images[start:start + batch_size]), training=True,
-                                      pass_index=REAL_PASS)["hidden"]
-        logits = models.q_network(hidden, training=True)[:, :cardinality]
-        predictions.append(tf.argmax(logits, axis=1).numpy())
-    return np.concatenate(predictions)
+
+    @tf.function(autograph=False)
+    def predict(batch):
+        hidden = models.discriminator(batch, training=True, pass_index=REAL_PASS)["hidden"]
+        return tf.argmax(models.q_network(hidden, training=True)[:, :cardinality], axis=1)
+
+    return np.concatenate([predict(tf.constant(images[start:start + batch_size])).numpy()
+                           for start in range(0, len(images), batch_size)])
 
 
 def confusion_matrix(predictions, labels, num_categories, num_labels=10):
@@ -119,34 +120,42 @@ def write_figures(models, out_dir, seed=0):
     return paths
 
 
-def evaluate(log_dir, checkpoint_path=None, mnist_dir=None, num_samples=2048):
-    """Runs every measure; returns a dict of results (also printed by `main`)."""
+def evaluate(log_dir, checkpoint_path=None, mnist_dir=None, num_samples=2048, batch_size=None):
+    """Runs every measure; returns a dict of results (also printed by `main`).
+
+    Args:
+      batch_size: batches for the batch statistics; default the run's own batch size.
+    """
     config, models, path = restore_models(log_dir, checkpoint_path)
     if models.q_network is None or not config.model.categorical_cardinality:
         raise ConfigError("evaluation needs an InfoGAN run with a categorical code")
     images, labels = data.load_mnist_test(mnist_dir or config.mnist_dir)
-    predictions = predict_categories(models, images, config.batch_size)
+    batch_size = batch_size or config.batch_size
+    predictions = predict_categories(models, images, batch_size)
     counts = confusion_matrix(predictions, labels, config.model.categorical_cardinality[0])
     results = {"checkpoint": path, "confusion": counts,
                "one_to_one": one_to_one_accuracy(counts), "many_to_one": many_to_one_accuracy(counts)}
     if config.model.num_continuous:
-        results["continuous_correlations"] = continuous_correlations(
-            models, num_samples, config.batch_size)
+        results["continuous_correlations"] = continuous_correlations(models, num_samples, batch_size)
     results["figures"] = write_figures(models, os.path.join(log_dir, "eval"))
     return results
 
+FLAGS = flags.FLAGS
 
-flags.DEFINE_string("logdir", None, "Log folder of a run (holds config.json and checkpoints/).")
-flags.DEFINE_string("checkpoint", None, "A checkpoint path (default: the run's newest).")
-flags.DEFINE_string("mnist_dir", None, "MNIST folder (default: the run's).")
+
+def define_flags():
+    """Defines this command's flags (only when run as a program)."""
+    flags.DEFINE_string("logdir", None, "Log folder of a run (holds config.json and checkpoints/).")
+    flags.DEFINE_string("checkpoint", None, "A checkpoint path (default: the run's newest).")
+    flags.DEFINE_string("mnist_dir", None, "MNIST folder (default: the run's).")
 
 
 def main(argv):
     del argv
-    if flags.FLAGS.logdir is None:
+    if FLAGS.logdir is None:
         sys.exit("evaluate: error: pass --logdir, the log folder of a run")
     try:
-        results = evaluate(flags.FLAGS.logdir, flags.FLAGS.checkpoint, flags.FLAGS.mnist_dir)
+        results = evaluate(FLAGS.logdir, FLAGS.checkpoint, FLAGS.mnist_dir)
     except ConfigError as error:
         print("evaluate: error: %s" % error, file=sys.stderr)
         sys.exit(2)
@@ -161,4 +170,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
