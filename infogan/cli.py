@@ -3,14 +3,17 @@
 List flags take `--scale_dataset=64,64` and also the original space-separated form
 `--scale_dataset 64 64`; booleans take `--X` and `--noX`.
 """
+import os
 import signal
 import sys
 
 from absl import flags
+from absl import logging as absl_logging
 
 from infogan.architecture import ArchitectureError
 from infogan.config import DEFAULT_MNIST_DIR, ConfigError, TrainConfig
 from infogan.config import validate
+from infogan.data import DEFAULT_FASHION_MNIST_DIR
 from infogan.model_config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig
 
 FLAGS = flags.FLAGS
@@ -21,7 +24,8 @@ USAGE_ERROR = 2
 def define_flags():
     """Defines the original flags with their names, types and defaults, plus --logdir and --mnist_dir."""
     flags.DEFINE_integer("epochs", 100, "Number of passes over the data.")
-    flags.DEFINE_string("dataset", None, "Folder of .png/.jpg images; MNIST when not given.")
+    flags.DEFINE_string("dataset", None, "Folder of .png/.jpg images, or fashion_mnist; MNIST when "
+                        "not given.")
     flags.DEFINE_integer("max_images", None, "Use at most this many images.")
     flags.DEFINE_list("scale_dataset", ["28", "28"], "Resize images to WIDTH,HEIGHT.")
     flags.DEFINE_integer("batch_size", 64, "Batch size.")
@@ -45,15 +49,30 @@ def define_flags():
     flags.DEFINE_string("logdir", None, "Log folder (default: <dataset>_log/<infogan|gan>[-k] "
                         "next to train.py); must be new or empty.")
     flags.DEFINE_string("mnist_dir", DEFAULT_MNIST_DIR, "Folder holding the MNIST IDX .gz files.")
+    flags.DEFINE_string("tf1_checkpoint", None, "Start from this checkpoint of the TF1 code (its "
+                        "prefix or folder): weights, batch-norm statistics, learning rates, Adam state.")
+    flags.DEFINE_integer("checkpoint_every", 500, "Iterations between checkpoints (also saved at "
+                         "every epoch end) in <logdir>/checkpoints.")
+    flags.DEFINE_integer("max_iterations", None, "Stop, with a checkpoint, after this many iterations.")
+    flags.DEFINE_string("resume", None, "Continue a run from its newest checkpoint: --resume=LOGDIR, "
+                        "or bare --resume for the newest default run. Other flags but --epochs are "
+                        "taken from the run's config.json.")
+    flags.DEFINE_string("fashion_mnist_dir", DEFAULT_FASHION_MNIST_DIR,
+                        "Folder holding the Fashion-MNIST IDX .gz files (--dataset fashion_mnist).")
+    flags.DEFINE_string("cache_dir", None, "Image folders: keep the decoded, resized images in this "
+                        "folder (built before training, reused by later runs).")
 
 
 def join_list_arguments(argv, list_flags=LIST_FLAGS):
-    """Rewrites `--name a b c` (argparse nargs style) into `--name=a,b,c` for each list flag."""
+    """Rewrites `--name a b c` (argparse nargs style) into `--name=a,b,c` for each list flag,
+    and a bare `--resume` (no value) into `--resume=`."""
     result, index = [], 0
     while index < len(argv):
         argument = argv[index]
         index += 1
-        if argument.lstrip("-") in list_flags and argument.startswith("--"):
+        if argument == "--resume" and (index == len(argv) or argv[index].startswith("-")):
+            argument = "--resume="
+        elif argument.lstrip("-") in list_flags and argument.startswith("--"):
             values = []
             while index < len(argv) and not argv[index].startswith("-"):
                 values.append(argv[index].strip(","))
@@ -85,7 +104,13 @@ def _integers(name):
 
 
 def config_from_flags():
-    """Builds a TrainConfig from the parsed flags."""
+    """Builds a TrainConfig from the parsed flags (from the run's config.json with --resume)."""
+    if FLAGS.resume is not None:
+        from infogan import checkpoints  # noqa: imports TensorFlow, fine once flags parsed
+        log_dir = FLAGS.resume or checkpoints.latest_run(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            TrainConfig(dataset=FLAGS.dataset).dataset_name, FLAGS.infogan)
+        return checkpoints.resume_config(log_dir, FLAGS.epochs if FLAGS["epochs"].present else None)
     model = ModelConfig(
         generator=FLAGS.generator, discriminator=FLAGS.discriminator,
         categorical_cardinality=_integers("categorical_cardinality"),
@@ -98,26 +123,33 @@ def config_from_flags():
         plot_every=FLAGS.plot_every, seed=FLAGS.seed, dataset=FLAGS.dataset,
         mnist_dir=FLAGS.mnist_dir, max_images=FLAGS.max_images,
         scale_dataset=_integers("scale_dataset"), force_grayscale=FLAGS.force_grayscale,
-        logdir=FLAGS.logdir)
+        logdir=FLAGS.logdir, tf1_checkpoint=FLAGS.tf1_checkpoint,
+        fashion_mnist_dir=FLAGS.fashion_mnist_dir, cache_dir=FLAGS.cache_dir,
+        checkpoint_every=FLAGS.checkpoint_every, max_iterations=FLAGS.max_iterations)
 
 
 def main(argv):
     """Entry point of train.py: train with the flags, errors as one line with exit status 2."""
     if len(argv) > 1:
         fail("unexpected arguments %s" % " ".join(argv[1:]))
+    if not FLAGS["verbosity"].present:
+        absl_logging.set_verbosity(absl_logging.WARNING)  # TF's INFO lines would break the TF1 output
     # SIGTERM ends the run like Ctrl-C: logs are flushed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    config = config_from_flags()
     try:
+        config = config_from_flags()
         validate(config)  # before TensorFlow is imported: a bad flag prints one line only
     except (ConfigError, ArchitectureError) as error:
         fail(str(error))
     from infogan.data import DatasetError
-    from infogan.training import train
+    from infogan.training import TrainingDiverged, train
     try:
         train(config)
     except (ConfigError, DatasetError, ArchitectureError) as error:
         fail(str(error))
+    except TrainingDiverged as error:
+        print("train.py: error: %s" % error, file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         print("Interrupted: the TensorBoard logs written so far are on disk.", file=sys.stderr)
         sys.exit(130)
