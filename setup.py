@@ -20,5 +20,6 @@ setup(
     packages=find_packages(include=["infogan", "infogan.*"]),
     python_requires=">=3.10",
     install_requires=read_requirements(),
-    extras_require={"test": ["pytest>=7,<10"]},
+    # tf1: `python -m infogan.parity --tf1_repo` runs the TF1 code's contrib layers with tf-slim.
+    extras_require={"test": ["pytest>=7,<10", "tf-slim>=1.1,<2"], "tf1": ["tf-slim>=1.1,<2"]},
 )

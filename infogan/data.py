@@ -1,42 +1,112 @@
-"""Training images: MNIST from IDX files, and image folders (SPEC section 7)."""
+"""Training data (SPEC section 7): the `Dataset` interface, and MNIST-style IDX datasets in memory.
+
+Image folders are streamed by `infogan.image_folder`. This module imports no TensorFlow, so
+flags can be checked against it before TensorFlow loads.
+"""
 import gzip
 import os
-import random
 
 import numpy as np
 
+MNIST = "mnist"
+FASHION_MNIST = "fashion_mnist"  # the --dataset value that selects Fashion-MNIST
+DEFAULT_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
 MNIST_TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 MNIST_TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
 MNIST_TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 MNIST_TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
 MNIST_VALIDATION_SIZE = 5000  # TF1's read_data_sets kept images 5000.. of the training file
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+_IDX_HINTS = {
+    MNIST: "point --mnist_dir at a folder holding the four MNIST IDX .gz files",
+    FASHION_MNIST: "install it with `apt-get install dataset-fashion-mnist` or point "
+                   "--fashion_mnist_dir at a folder holding the four Fashion-MNIST IDX .gz files",
+}
 
 
 class DatasetError(ValueError):
     """A dataset that cannot be used; the message says what is wrong and how to fix it."""
 
 
+class Dataset:
+    """Training images of one shape, read in the order of a permutation.
+
+    Attributes:
+      name: "mnist", "fashion_mnist", or an image folder's base name.
+      num_images: how many images one epoch has.
+      image_shape: (height, width, channels).
+    """
+
+    def __init__(self, name, num_images, image_shape):
+        self.name, self.num_images, self.image_shape = name, num_images, tuple(image_shape)
+
+    @property
+    def shape(self):
+        """(num_images, height, width, channels), as an array of all images would have."""
+        return (self.num_images,) + self.image_shape
+
+    def batches(self, permutation, batch_size):
+        """Yields the images `permutation[start:start + batch_size]` for start = 0, batch_size, ...
+
+        Args:
+          permutation: integer array of image indices (one epoch's order).
+          batch_size: images per batch; the last batch may be shorter.
+
+        Returns:
+          an iterator of float32 arrays [b, height, width, channels] in [0, 1].
+        """
+        raise NotImplementedError
+
+
+class ArrayDataset(Dataset):
+    """A dataset held in memory as one float32 array [N, H, W, C] (MNIST-sized data)."""
+
+    def __init__(self, name, images):
+        super().__init__(name, images.shape[0], images.shape[1:])
+        self.images = images
+
+    def batches(self, permutation, batch_size):
+        """See `Dataset.batches`: `images[permutation[start:start + batch_size]]`, as TF1 sliced."""
+        for start in range(0, len(permutation), batch_size):
+            yield self.images[permutation[start:start + batch_size]]
+
+
 def read_idx(path):
-    """Reads a (gzipped) IDX file into a uint8 array of the shape its header declares."""
+    """Reads a (gzipped) IDX file into a uint8 array of the shape its header declares.
+
+    Raises:
+      DatasetError: the file is not an unsigned-byte IDX file, or is truncated.
+    """
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as stream:
-        data = stream.read()
+    try:
+        with opener(path, "rb") as stream:
+            data = stream.read()
+    except (OSError, EOFError) as error:
+        raise DatasetError("%s cannot be read (%s)" % (path, error)) from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise DatasetError("%s is not an unsigned-byte IDX file" % path)
     rank = data[3]
     shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank))
-    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank)
+    body = np.frombuffer(data, dtype=np.uint8, offset=min(4 + 4 * rank, len(data)))
     if body.size != int(np.prod(shape)):
         raise DatasetError("%s is truncated: its header declares shape %s" % (path, shape))
     return body.reshape(shape)
 
 
-def _mnist_path(mnist_dir, name):
-    path = os.path.join(mnist_dir, name)
-    if not os.path.exists(path):
-        raise DatasetError("MNIST file %s is missing; point --mnist_dir at a folder holding the "
-                           "four MNIST IDX .gz files" % path)
+def idx_path(folder, name, kind=MNIST):
+    """The path of IDX file `name` in `folder`.
+
+    Args:
+      folder: the --mnist_dir or --fashion_mnist_dir folder.
+      name: one of the MNIST_* file names.
+      kind: MNIST or FASHION_MNIST; picks the hint of the error message.
+
+    Raises:
+      DatasetError: the file does not exist; the message says how to get it.
+    """
+    path = os.path.join(folder, name)
+    if not os.path.isfile(path):
+        raise DatasetError("%s file %s is missing; %s" % (
+            "MNIST" if kind == MNIST else "Fashion-MNIST", path, _IDX_HINTS[kind]))
     return path
 
 
@@ -45,66 +115,33 @@ def idx_images_to_float(images):
     return (images.astype(np.float32) * np.float32(1.0 / 255.0))[..., None]
 
 
-def load_mnist(mnist_dir, max_images=None):
-    """The 55000-image MNIST training split that TF1's `read_data_sets` used.
+def load_mnist(mnist_dir, max_images=None, kind=MNIST):
+    """The 55000-image training split that TF1's `read_data_sets` used (images 5000..59999).
 
     Args:
-      mnist_dir: folder holding the MNIST IDX .gz files.
-      max_images: keep only the first max_images of the split (no sampling).
+      mnist_dir: folder holding the IDX .gz files.
+      max_images: keep only the first max_images of the split (no sampling, as TF1).
+      kind: MNIST or FASHION_MNIST (same file names, same split).
 
     Returns:
       float32 array [N, 28, 28, 1] in [0, 1].
     """
-    images = read_idx(_mnist_path(mnist_dir, MNIST_TRAIN_IMAGES))[MNIST_VALIDATION_SIZE:]
+    images = read_idx(idx_path(mnist_dir, MNIST_TRAIN_IMAGES, kind))[MNIST_VALIDATION_SIZE:]
     if max_images is not None:
         images = images[:max_images]
+    if images.ndim != 3 or images.shape[0] == 0:
+        raise DatasetError("%s holds no training images after the first %d (shape %s)" % (
+            os.path.join(mnist_dir, MNIST_TRAIN_IMAGES), MNIST_VALIDATION_SIZE, images.shape))
     return idx_images_to_float(images)
 
 
-def load_mnist_test(mnist_dir):
-    """The 10000 MNIST test images (float32 [N, 28, 28, 1]) and their int labels."""
-    images = read_idx(_mnist_path(mnist_dir, MNIST_TEST_IMAGES))
-    labels = read_idx(_mnist_path(mnist_dir, MNIST_TEST_LABELS))
+def mnist_dataset(mnist_dir, max_images=None, kind=MNIST):
+    """`load_mnist` as an in-memory `ArrayDataset` named `kind`."""
+    return ArrayDataset(kind, load_mnist(mnist_dir, max_images, kind))
+
+
+def load_mnist_test(mnist_dir, kind=MNIST):
+    """The 10000 test images (float32 [N, 28, 28, 1]) and their int64 labels."""
+    images = read_idx(idx_path(mnist_dir, MNIST_TEST_IMAGES, kind))
+    labels = read_idx(idx_path(mnist_dir, MNIST_TEST_LABELS, kind))
     return idx_images_to_float(images), labels.astype(np.int64)
-
-
-def find_images(path):
-    """Image files below `path`, recursively, by case-insensitive extension, in sorted order."""
-    found = []
-    for folder, _, names in os.walk(path):
-        found.extend(os.path.join(folder, name) for name in names
-                     if name.lower().endswith(IMAGE_EXTENSIONS))
-    return sorted(found)
-
-
-def load_image_folder(path, width, height, max_images=None, force_grayscale=False):
-    """Loads an image folder into memory, as the TF1 code did (SPEC section 7).
-
-    Images are bilinearly resized with Pillow (the TF1 code's resampler, so pixels agree) when
-    their size differs from width x height, converted to one channel after resizing with
-    force_grayscale, and scaled to [0, 1]. With more than max_images files, a random sample
-    (Python's `random`) is kept.
-
-    Returns:
-      float32 array [N, height, width, C].
-    """
-    from PIL import Image  # Pillow comes with matplotlib; only folders need it.
-
-    if not os.path.isdir(path):
-        raise DatasetError("dataset folder %s does not exist; pass --dataset an existing folder "
-                           "of .png/.jpg images" % path)
-    paths = find_images(path)
-    if not paths:
-        raise DatasetError("dataset folder %s holds no .png/.jpg/.jpeg images" % path)
-    if max_images is not None and len(paths) > max_images:
-        paths = random.sample(paths, max_images)
-    arrays = []
-    for image_path in paths:
-        with Image.open(image_path) as image:
-            if image.size != (width, height):
-                image = image.resize((width, height), Image.BILINEAR)
-            if force_grayscale:
-                image = image.convert("L")
-            array = np.asarray(image)
-        arrays.append(array[:, :, None] if array.ndim == 2 else array)
-    return np.stack(arrays).astype(np.float32) / 255.0

@@ -162,8 +162,11 @@ def _glorot():
     return tf1.glorot_uniform_initializer()
 
 
-def _bias(num_outputs):
-    return tf1.get_variable("biases", [num_outputs], initializer=tf1.zeros_initializer())
+def _add_bias(y, num_outputs):
+    """Adds a zero-initialised ``biases`` variable with ``tf.nn.bias_add``, as the contrib layers
+    did (``y + b`` would sum its gradient with another kernel, in another order)."""
+    biases = tf1.get_variable("biases", [num_outputs], initializer=tf1.zeros_initializer())
+    return tf.nn.bias_add(y, biases)
 
 
 def dense(x, num_outputs, use_bias):
@@ -179,7 +182,7 @@ def dense(x, num_outputs, use_bias):
             y = tf.reshape(y, tf.concat([tf.shape(x)[:-1], [num_outputs]], 0))
         else:
             y = tf.reshape(y, [-1] + inner + [num_outputs])
-    return y + _bias(num_outputs) if use_bias else y
+    return _add_bias(y, num_outputs) if use_bias else y
 
 
 def conv2d(x, kernel, stride, num_outputs, use_bias):
@@ -187,7 +190,7 @@ def conv2d(x, kernel, stride, num_outputs, use_bias):
     shape = [kernel, kernel, int(x.shape[-1]), num_outputs]
     weights = tf1.get_variable("weights", shape, initializer=_glorot())
     y = tf.nn.conv2d(x, weights, strides=[1, stride, stride, 1], padding="SAME")
-    return y + _bias(num_outputs) if use_bias else y
+    return _add_bias(y, num_outputs) if use_bias else y
 
 
 def deconv2d(x, kernel, stride, num_outputs, use_bias):
@@ -199,7 +202,7 @@ def deconv2d(x, kernel, stride, num_outputs, use_bias):
     y = tf.nn.conv2d_transpose(x, weights, output_shape, strides=[1, stride, stride, 1],
                                padding="SAME")
     y.set_shape([None, height, width, num_outputs])
-    return y + _bias(num_outputs) if use_bias else y
+    return _add_bias(y, num_outputs) if use_bias else y
 
 
 def run_network(inputs, architecture, is_training, use_batch_norm,

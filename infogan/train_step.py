@@ -111,13 +111,30 @@ def train_iteration(models, optimizers, real_images, discriminator_noise, genera
     return results
 
 
+def batch_agnostic_function(function, jit_compile=False):
+    """tf.function of `function` traced once, with the batch dimension of every input unknown.
+
+    TF1's placeholders left the batch size unknown. With it known, Grappler folds 1/batch_size
+    into constants, one ulp away from the TF1 graph's division (see the README's parity
+    section). One trace also serves the short last batch of an epoch.
+    """
+    compiled = []
+
+    def call(*tensors):
+        if not compiled:
+            signature = [tf.TensorSpec([None] + list(t.shape[1:]), t.dtype) for t in tensors]
+            compiled.append(tf.function(function, input_signature=signature, autograph=False,
+                                        jit_compile=jit_compile))
+        return compiled[0](*tensors)
+    return call
+
+
 def make_train_iteration(models, optimizers, jit_compile=False):
     """Compiles `train_iteration` for these models and optimisers.
 
     Returns:
       f(real_images, discriminator_noise, generator_noise) -> dict of scalar tensors.
     """
-    @tf.function(jit_compile=jit_compile, autograph=False)
-    def compiled(real_images, discriminator_noise, generator_noise):
+    def step(real_images, discriminator_noise, generator_noise):
         return train_iteration(models, optimizers, real_images, discriminator_noise, generator_noise)
-    return compiled
+    return batch_agnostic_function(step, jit_compile)

@@ -12,6 +12,7 @@ from infogan import checkpoints, data, plots
 from infogan.model import build_models, noise_to_tensor
 from infogan.noise import create_gan_noise_sample, create_infogan_noise_sample
 from infogan.summaries import SummaryLogger
+from infogan.tf1_checkpoint import load_tf1_checkpoint
 from infogan.train_step import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE, G_STEP_INFOGAN_LOSS,
                                 GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS, build_optimizers,
                                 make_train_iteration)
@@ -162,6 +163,10 @@ def train(config):
     config_lib.check_image_shape(config.model, dataset.image_shape)
     models = build_models(config.model, dataset.image_shape, debug=True)
     optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr)
+    if config.tf1_checkpoint is not None and not config.resume:
+        with_adam = load_tf1_checkpoint(config.tf1_checkpoint, models, optimizers)
+        print("Starting from the TF1 checkpoint %r (%s)" % (
+            config.tf1_checkpoint, "with its Adam state" if with_adam else "fresh Adam state"))
     loop_state = checkpoints.LoopState(dataset.num_images, -(-dataset.num_images // config.batch_size))
     if config.resume:
         log_dir = config.logdir

@@ -1,0 +1,188 @@
+"""Comparing the TF1 code's numbers with the port's: differences, verdicts, and the printed tables.
+
+NumPy only (no model code); `infogan.parity_run` produces the numbers. Relative differences are
+|a - b| / max(|a|, |b|) for scalars, and max|a - b| / max(max|a|, max|b|) for a tensor.
+"""
+import dataclasses
+
+import numpy as np
+
+from infogan.tf1_checkpoint import is_ignored_tf1_name
+
+# Per-iteration values compared, in table order; the first three are shown side by side.
+COMPARED_KEYS = ("discriminator_objective", "generator_objective", "mutual_info_objective",
+                 "d_step_infogan_loss", "g_step_infogan_loss", "ll_categorical_objective",
+                 "ll_continuous_objective", "std_contig")
+SHOWN = (("D obj", "discriminator_objective"), ("G obj", "generator_objective"),
+         ("MI", "mutual_info_objective"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerances:
+    """The parity targets (float32, CPU)."""
+    forward: float = 1e-5     # max absolute difference of forward outputs
+    objective: float = 1e-4   # relative difference of each logged value, every iteration
+    parameter: float = 1e-3   # relative difference of each variable after the run
+
+
+def relative_difference(a, b):
+    """max|a - b| / max(max|a|, max|b|); 0 when both are all zeros."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    scale = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
+    difference = np.max(np.abs(a - b), initial=0.0)
+    return 0.0 if difference == 0 else difference / scale
+
+
+def max_abs_difference(a, b):
+    """max|a - b| over all elements."""
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)), initial=0.0))
+
+
+@dataclasses.dataclass
+class IterationComparison:
+    """What the iteration mode measured.
+
+    Attributes:
+      title: what the TF1 side was, and where it started from.
+      forward: {output name: max abs difference} ({} when not measured).
+      rows: list of IterationRow.
+      states: compare_states() of the variables after the run ([] when not measured).
+    """
+    title: str
+    forward: dict
+    rows: list
+    states: list
+
+
+@dataclasses.dataclass
+class IterationRow:
+    """One iteration of both runs: the values each logged, and their largest differences."""
+    iteration: int
+    tf1: dict
+    port: dict
+    max_abs: float
+    max_rel: float
+
+
+def compare_iterations(tf1_records, port_records):
+    """Pairs the per-iteration values of both runs over the keys both logged.
+
+    Args:
+      tf1_records, port_records: lists of {key: value}, one per iteration.
+
+    Returns:
+      list of IterationRow (as many as the shorter list).
+    """
+    rows = []
+    for iteration, (tf1, port) in enumerate(zip(tf1_records, port_records)):
+        keys = [key for key in COMPARED_KEYS if key in tf1 and key in port]
+        rows.append(IterationRow(
+            iteration, tf1, port,
+            max((max_abs_difference(tf1[k], port[k]) for k in keys), default=0.0),
+            max((relative_difference(tf1[k], port[k]) for k in keys), default=0.0)))
+    return rows
+
+
+def iteration_table(rows, tf1_name="TF1"):
+    """The side-by-side table: per iteration D obj, G obj, MI of each run and the differences."""
+    header = ["iter"]
+    for title, _ in SHOWN:
+        header += ["%s (%s)" % (title, tf1_name), "%s (port)" % title]
+    header += ["max abs diff", "max rel diff"]
+    lines = [" ".join("%14s" % h if i else "%4s" % h for i, h in enumerate(header))]
+    for row in rows:
+        cells = ["%4d" % row.iteration]
+        for _, key in SHOWN:
+            cells += [_cell(row.tf1.get(key)), _cell(row.port.get(key))]
+        cells += ["%14.3g" % row.max_abs, "%14.3g" % row.max_rel]
+        lines.append(" ".join(cells))
+    return lines
+
+
+def _cell(value):
+    return "%14s" % "-" if value is None else "%14.8g" % value
+
+
+def compare_states(tf1_state, port_state):
+    """Relative difference of every variable both states hold (conv-EMA Adam slots ignored).
+
+    Returns:
+      list of (relative difference, max abs difference, TF1 name), largest first.
+    """
+    names = [name for name in port_state if name in tf1_state and not is_ignored_tf1_name(name)]
+    result = [(relative_difference(tf1_state[n], port_state[n]),
+               max_abs_difference(tf1_state[n], port_state[n]), n) for n in names]
+    return sorted(result, reverse=True)
+
+
+def state_lines(differences, top=5):
+    """How many variables are identical, then the largest relative differences, one line each."""
+    different = [item for item in differences if item[1] > 0]
+    lines = ["variables after the run: %d of %d identical%s" % (
+        len(differences) - len(different), len(differences),
+        "; largest relative differences:" if different else "")]
+    for relative, absolute, name in different[:top]:
+        lines.append("  %-90s rel %.3g  abs %.3g" % (name, relative, absolute))
+    return lines
+
+
+def forward_lines(differences):
+    """One line per forward output: its max absolute difference."""
+    lines = ["forward outputs at the start (max abs difference):"]
+    lines += ["  %-34s %.3g" % (name, value) for name, value in differences.items()]
+    return lines
+
+
+def verdict(tolerances, forward=None, rows=(), states=()):
+    """The targets missed, as lines (empty when every target is met)."""
+    failures = []
+    for name, value in (forward or {}).items():
+        if value > tolerances.forward:
+            failures.append("forward %s: max abs difference %.3g > %g" % (name, value, tolerances.forward))
+    for row in rows:
+        if row.max_rel > tolerances.objective:
+            failures.append("iteration %d: relative difference %.3g > %g" % (
+                row.iteration, row.max_rel, tolerances.objective))
+    for relative, _, name in states:
+        if relative > tolerances.parameter:
+            failures.append("parameter %s: relative difference %.3g > %g" % (
+                name, relative, tolerances.parameter))
+    return failures
+
+
+def summary_line(comparison, tolerances):
+    """One line: each target, met or not, with the largest measured difference."""
+    measured = []
+    if comparison.forward:
+        measured.append(("forward (abs)", max(comparison.forward.values()), tolerances.forward))
+    measured.append(("objectives (rel)", max((row.max_rel for row in comparison.rows), default=0.0),
+                     tolerances.objective))
+    if comparison.states:
+        measured.append(("parameters (rel)", comparison.states[0][0], tolerances.parameter))
+    return "largest differences: " + ", ".join(
+        "%s %.3g (<= %g %s)" % (name, worst, bound, "met" if worst <= bound else "NOT MET")
+        for name, worst, bound in measured)
+
+
+def report_lines(comparison, description, tolerances, max_failures=10):
+    """The whole printed report of the iteration mode.
+
+    Args:
+      comparison: IterationComparison.
+      description: one line saying what was compared (networks, batch size...).
+
+    Returns:
+      (lines, True when every target is met).
+    """
+    lines = ["TF1 side: %s" % comparison.title, description]
+    if comparison.forward:
+        lines += forward_lines(comparison.forward)
+    lines += iteration_table(comparison.rows)
+    if comparison.states:
+        lines += state_lines(comparison.states)
+    failures = verdict(tolerances, comparison.forward, comparison.rows, comparison.states)
+    lines.append(summary_line(comparison, tolerances))
+    lines += ["BEYOND TOLERANCE: %s" % failure for failure in failures[:max_failures]]
+    if len(failures) > max_failures:
+        lines.append("BEYOND TOLERANCE: ... and %d more" % (len(failures) - max_failures))
+    return lines, not failures

@@ -1,0 +1,136 @@
+"""Running a user's checkout of the TF1 code through `infogan.tf1_shim`, in a child process.
+
+    run = run_checkout("/src/tensorflow-infogan", train_config, work_dir, state=None)
+    run.epoch_lines, run.records, run.initial_state, run.final_state
+"""
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from infogan.config import PROJECT_DIR, ConfigError
+
+NO_PLOTS = 10 ** 9  # a plot_every beyond any run
+
+
+@dataclasses.dataclass
+class CheckoutRun:
+    """What a run of the checkout printed and recorded.
+
+    Attributes:
+      epoch_lines: its `epoch ...` lines.
+      records: per iteration, {TensorBoard tag: value} of its scalar summaries.
+      initial_state, final_state: {TF1 name: array} of every variable at start and end.
+    """
+    epoch_lines: List[str]
+    records: List[Dict[str, float]]
+    initial_state: Dict[str, np.ndarray]
+    final_state: Optional[Dict[str, np.ndarray]]
+
+
+def train_flags(config):
+    """The checkout's train.py flags for a TrainConfig (argparse style: lists space-separated).
+
+    Returns:
+      list of command-line arguments.
+
+    Raises:
+      ConfigError: a dataset other than MNIST (image folders are sampled differently).
+    """
+    if config.dataset is not None:
+        raise ConfigError("--tf1_repo compares on MNIST only; drop --dataset %s" % config.dataset)
+    model = config.model
+    values = [("epochs", config.epochs), ("batch_size", config.batch_size),
+              ("generator_lr", config.generator_lr), ("discriminator_lr", config.discriminator_lr),
+              ("categorical_lambda", model.categorical_lambda),
+              ("continuous_lambda", model.continuous_lambda), ("generator", model.generator),
+              ("discriminator", model.discriminator), ("num_continuous", model.num_continuous),
+              ("seed", config.seed), ("style_size", model.style_size),
+              ("plot_every", config.plot_every), ("max_images", config.max_images)]
+    args = []
+    for name, value in values:
+        if value is not None:
+            args += ["--" + name, str(value)]
+    args += ["--categorical_cardinality"] + [str(k) for k in model.categorical_cardinality]
+    for name in ("infogan", "use_batch_norm", "fix_std"):
+        args.append(("--%s" if getattr(model, name) else "--no%s") % name)
+    return args
+
+
+def shim_command(repo, mnist_dir, work_dir, train_args, state_path=None, options=()):
+    """The child process's command line: `python -m infogan.tf1_shim ... -- train_args`."""
+    command = [sys.executable, "-m", "infogan.tf1_shim", "--repo", os.path.abspath(repo),
+               "--mnist_dir", os.path.abspath(mnist_dir), "--output", os.path.abspath(work_dir)]
+    if state_path is not None:
+        command += ["--state", state_path]
+    return command + list(options) + ["--"] + list(train_args)
+
+
+def run_shim(repo, mnist_dir, work_dir, train_args, state=None, options=(), timeout=None):
+    """Runs `repo/train.py train_args` through the shim in a child process.
+
+    Args:
+      repo: the checkout (a folder holding train.py).
+      mnist_dir: the folder of the MNIST IDX files its reader gets.
+      work_dir: a folder for the exchanged files (created if needed).
+      train_args: the script's command-line flags.
+      state: optional {TF1 name: array} assigned right after the checkout initialises.
+      options: more `infogan.tf1_shim` options, e.g. ["--save_checkpoint", PREFIX].
+
+    Returns:
+      CheckoutRun.
+
+    Raises:
+      ConfigError: no train.py in `repo`, or the checkout failed (with the end of its stderr).
+    """
+    if not os.path.isfile(os.path.join(repo, "train.py")):
+        raise ConfigError("--tf1_repo %s holds no train.py; pass a checkout of the TF1 code" % repo)
+    os.makedirs(work_dir, exist_ok=True)
+    state_path = None
+    if state is not None:
+        state_path = os.path.abspath(os.path.join(work_dir, "start_state.npz"))
+        np.savez(state_path, **state)
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [PROJECT_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    # Started from this project's folder, so that `-m infogan...` is never the checkout's package.
+    process = subprocess.run(shim_command(repo, mnist_dir, work_dir, train_args, state_path, options),
+                             capture_output=True, text=True, env=environment, cwd=PROJECT_DIR,
+                             timeout=timeout)
+    if process.returncode != 0:
+        tail = "\n".join(process.stderr.strip().splitlines()[-15:])
+        raise ConfigError("the TF1 checkout at %s failed (exit status %d):\n%s" % (
+            repo, process.returncode, tail))
+    if not os.path.exists(os.path.join(work_dir, "initial_state.npz")):
+        raise ConfigError("the TF1 checkout at %s never ran tf.global_variables_initializer() in a "
+                          "tf.Session, so its variables could not be set or read" % repo)
+    return read_run(work_dir, process.stdout)
+
+
+def run_checkout(repo, config, work_dir, state=None, timeout=None):
+    """Runs the checkout's train.py with the flags of a TrainConfig (see `run_shim`).
+
+    Its tf1_checkpoint and logdir are not used: pass the starting values as `state`.
+    """
+    return run_shim(repo, config.mnist_dir, work_dir, train_flags(config), state, timeout=timeout)
+
+
+def epoch_lines(text):
+    """The `epoch N >> ... LL ...` lines of a printed output (not its progress bars)."""
+    return [line for line in text.splitlines() if line.startswith("epoch ") and " LL " in line]
+
+
+def read_run(work_dir, stdout):
+    """The CheckoutRun left in `work_dir` by the shim, with the epoch lines of `stdout`."""
+    with open(os.path.join(work_dir, "scalars.json")) as stream:
+        scalars = json.load(stream)
+    records = [scalars[step] for step in sorted(scalars, key=int)]
+    final_path = os.path.join(work_dir, "final_state.npz")
+    return CheckoutRun(
+        epoch_lines=epoch_lines(stdout),
+        records=records,
+        initial_state=dict(np.load(os.path.join(work_dir, "initial_state.npz"))),
+        final_state=dict(np.load(final_path)) if os.path.exists(final_path) else None)
