@@ -3,7 +3,6 @@
 List flags take `--scale_dataset=64,64` and also the original space-separated form
 `--scale_dataset 64 64`; booleans take `--X` and `--noX`.
 """
-import os
 import signal
 import sys
 
@@ -11,7 +10,7 @@ from absl import flags
 from absl import logging as absl_logging
 
 from infogan.architecture import ArchitectureError
-from infogan.config import DEFAULT_MNIST_DIR, ConfigError, TrainConfig
+from infogan.config import DEFAULT_MNIST_DIR, PROJECT_DIR, ConfigError, TrainConfig
 from infogan.config import validate
 from infogan.data import DEFAULT_FASHION_MNIST_DIR
 from infogan.model_config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig
@@ -108,8 +107,7 @@ def config_from_flags():
     if FLAGS.resume is not None:
         from infogan import checkpoints  # noqa: imports TensorFlow, fine once flags parsed
         log_dir = FLAGS.resume or checkpoints.latest_run(
-            os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-            TrainConfig(dataset=FLAGS.dataset).dataset_name, FLAGS.infogan)
+            PROJECT_DIR, TrainConfig(dataset=FLAGS.dataset).dataset_name, FLAGS.infogan)
         return checkpoints.resume_config(log_dir, FLAGS.epochs if FLAGS["epochs"].present else None)
     model = ModelConfig(
         generator=FLAGS.generator, discriminator=FLAGS.discriminator,
