@@ -15,6 +15,7 @@ README's chairs nets (64x64 gray, batch 128), to show whether the pipeline slows
 
     python benchmarks/input_pipeline.py --sizes 2000,20000,200000 --train_steps 2
 """
+import collections
 import json
 import os
 import resource
@@ -137,10 +138,12 @@ def worker_tf1(folder):
 
 
 def _train_rates(model_config, dataset, batch_size, steps, repeats):
-    """Seconds per training iteration fed by `dataset.batches` and by the same batches held in
-    memory, in adjacent runs after a warm-up (medians, and the median ratio of adjacent runs,
-    which cancels most of the load other jobs put on the machine), and the pipeline's own time
-    per batch."""
+    """Training iterations fed by `dataset.batches` against the same batches held in memory.
+
+    Runs alternate after a warm-up. Returns medians of wall seconds and of process CPU seconds
+    per iteration, the median CPU ratio of adjacent runs (CPU time is little affected by other
+    jobs on the machine; wall time is), and the pipeline's own wall time per batch.
+    """
     import tensorflow as tf
     from infogan.model import build_models, noise_to_tensor
     from infogan.noise import create_infogan_noise_sample
@@ -152,23 +155,25 @@ def _train_rates(model_config, dataset, batch_size, steps, repeats):
     order = np.random.RandomState(0).permutation(dataset.num_images).astype(np.int32)[:batch_size * steps]
 
     def run(batches):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         for batch in batches:
             results = iteration(tf.constant(batch), noise_to_tensor(noise(batch_size)),
                                 noise_to_tensor(noise(batch_size)))
             results["generator_objective"].numpy()
-        return (time.perf_counter() - start) / steps
+        return (time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps
 
     in_memory = list(dataset.batches(order, batch_size))
     run(in_memory[:3])  # tracing and warm-up
-    timings = {"streamed_s": [], "in_memory_s": [], "pipeline_alone_s": [], "ratio": []}
+    timings = collections.defaultdict(list)
     for _ in range(repeats):
         start = time.perf_counter()
         list(dataset.batches(order, batch_size))
         timings["pipeline_alone_s"].append((time.perf_counter() - start) / steps)
-        timings["streamed_s"].append(run(dataset.batches(order, batch_size)))
-        timings["in_memory_s"].append(run(in_memory))
-        timings["ratio"].append(timings["streamed_s"][-1] / timings["in_memory_s"][-1])
+        for feed, batches in (("streamed", dataset.batches(order, batch_size)), ("in_memory", in_memory)):
+            wall, cpu = run(batches)
+            timings[feed + "_s"].append(wall)
+            timings[feed + "_cpu_s"].append(cpu)
+        timings["cpu_ratio"].append(timings["streamed_cpu_s"][-1] / timings["in_memory_cpu_s"][-1])
     return {key: float(np.median(values)) for key, values in timings.items()}
 
 
@@ -237,13 +242,14 @@ def print_table(rows):
 
 
 def print_training(results):
-    print("Training iterations fed by the pipeline or from memory (medians of adjacent runs):")
-    print("| nets | s/iteration, pipeline-fed | s/iteration, in memory | ratio | "
-          "pipeline alone, s/batch |")
-    print("|---|---|---|---|---|")
+    print("Training iterations fed by the pipeline or from memory (medians of alternating runs):")
+    print("| nets | wall s/it, pipeline-fed | wall s/it, in memory | CPU s/it, pipeline-fed "
+          "| CPU s/it, in memory | CPU ratio | pipeline alone, s/batch |")
+    print("|---|---|---|---|---|---|---|")
     for name, rates in results.items():
-        print("| %s | %.3f | %.3f | %.2f | %.4f |" % (
-            name, rates["streamed_s"], rates["in_memory_s"], rates["ratio"], rates["pipeline_alone_s"]))
+        print("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.4f |" % (
+            name, rates["streamed_s"], rates["in_memory_s"], rates["streamed_cpu_s"],
+            rates["in_memory_cpu_s"], rates["cpu_ratio"], rates["pipeline_alone_s"]))
 
 
 def run_worker():

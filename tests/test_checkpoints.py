@@ -105,3 +105,11 @@ def test_every_variable_is_in_the_checkpoint(tmp_path):
         assert len([n for n in saved if n.startswith(prefix + "/")]) == len(layer.variables), prefix
     slots = len(models.mutual_info_variables)  # G, D features and Q: G is counted once
     assert len([n for n in saved if n.startswith("generator_optimizer/first_moments/")]) == slots
+
+
+def test_no_continuous_code_trains_although_std_contig_is_undefined(tmp_path, capsys):
+    config = dataclasses.replace(CONFIG, model=dataclasses.replace(MODEL, num_continuous=0,
+                                                                   fix_std=False),
+                                 logdir=str(tmp_path / "run"), epochs=1, plot_every=100)
+    training.train(config)
+    assert len(epoch_lines(capsys.readouterr().out)) == 1
