@@ -70,16 +70,21 @@ class LoopState(tf.Module):
         return {key: list(values[row, :lengths[row]]) for row, key in enumerate(HISTORY_KEYS)}
 
 
+def network_objects(models):
+    """The networks of `models` by their checkpoint names (no q_network in GAN mode)."""
+    objects = dict(generator=models.generator, discriminator=models.discriminator)
+    if models.q_network is not None:
+        objects["q_network"] = models.q_network
+    return objects
+
+
 class RunCheckpoints:
     """The checkpoints of one run, in `<log_dir>/checkpoints`, the last MAX_TO_KEEP kept."""
 
     def __init__(self, log_dir, models, optimizers, loop_state):
-        objects = dict(generator=models.generator, discriminator=models.discriminator,
-                       discriminator_optimizer=optimizers.discriminator,
-                       generator_optimizer=optimizers.generator, loop=loop_state)
-        if models.q_network is not None:
-            objects["q_network"] = models.q_network
-        self.checkpoint = tf.train.Checkpoint(**objects)
+        self.checkpoint = tf.train.Checkpoint(
+            discriminator_optimizer=optimizers.discriminator, generator_optimizer=optimizers.generator,
+            loop=loop_state, **network_objects(models))
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(log_dir, CHECKPOINT_SUBDIR), max_to_keep=MAX_TO_KEEP)
 

@@ -19,7 +19,7 @@ from absl import app, flags
 
 from infogan import data, plots
 from infogan.assignment import max_weight_assignment
-from infogan.checkpoints import load_config
+from infogan.checkpoints import load_config, network_objects
 from infogan.config import ConfigError
 from infogan.model import build_models, noise_to_tensor
 from infogan.networks import REAL_PASS
@@ -37,13 +37,10 @@ def restore_models(log_dir, checkpoint_path=None):
     if config.dataset is not None:
         raise ConfigError("evaluation needs an MNIST run; %s trained on %s" % (log_dir, config.dataset))
     models = build_models(config.model, image_shape)
-    objects = dict(generator=models.generator, discriminator=models.discriminator)
-    if models.q_network is not None:
-        objects["q_network"] = models.q_network
     path = checkpoint_path or tf.train.latest_checkpoint(os.path.join(log_dir, "checkpoints"))
     if path is None:
         raise ConfigError("no checkpoint in %s/checkpoints" % log_dir)
-    tf.train.Checkpoint(**objects).restore(path).expect_partial()
+    tf.train.Checkpoint(**network_objects(models)).restore(path).expect_partial()
     return config, models, path
 
 
@@ -102,21 +99,13 @@ def continuous_correlations(models, num_samples, batch_size, seed=0):
 
 def write_figures(models, out_dir, seed=0):
     """Writes categories x samples and one sweep per continuous code as PNGs; returns their paths."""
-    config = models.config
     os.makedirs(out_dir, exist_ok=True)
     np.random.seed(seed)
     generate = lambda z: models.generator(noise_to_tensor(z), training=False).numpy()  # noqa: E731
-    codes = (config.categorical_cardinality, config.num_continuous, config.style_size)
     paths = []
-    for code, (_, grid) in enumerate(plots.categorical_variations(generate, *codes)):
-        paths.append(os.path.join(out_dir, "categorical_%d.png" % code))
-        plots.save_grid_figure(paths[-1], grid, "categorical code %d" % code,
-                               [str(c) for c in range(grid.shape[1])])
-    for code, (_, grid) in enumerate(plots.continuous_variations(generate, *codes, variations=5)):
-        paths.append(os.path.join(out_dir, "continuous_%d.png" % code))
-        sweep = np.linspace(plots.SWEEP[0], plots.SWEEP[1], grid.shape[1])
-        plots.save_grid_figure(paths[-1], grid, "continuous code %d" % code,
-                               ["%.2f" % value for value in sweep])
+    for plotted in plots.variation_sets(generate, models.config, variations=5):
+        paths.append(os.path.join(out_dir, plotted["kind"] + ".png"))
+        plots.save_grid_figure(paths[-1], plotted["grid"], plotted["title"], plotted["column_labels"])
     return paths
 
 

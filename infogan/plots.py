@@ -90,6 +90,33 @@ def continuous_variations(generate, categorical_cardinality, num_continuous, sty
     return sets
 
 
+def sweep_labels(count=ROW_SIZE):
+    """Column labels of a continuous sweep: the code's values over SWEEP."""
+    return ["%.2f" % value for value in np.linspace(SWEEP[0], SWEEP[1], count)]
+
+
+def variation_sets(generate, model_config, variations=CONTINUOUS_VARIATIONS):
+    """Every plotted set of an InfoGAN, categorical codes first, drawn as `categorical_variations`
+    and `continuous_variations` draw.
+
+    Returns:
+      list of dicts: kind ("categorical_j" / "continuous_j"), title, grid [rows = samples,
+      columns = the swept code], column_labels, and strips: the TF1 strips as (name, images).
+    """
+    codes = (model_config.categorical_cardinality, model_config.num_continuous,
+             model_config.style_size)
+    sets = []
+    for code, (names, grid) in enumerate(categorical_variations(generate, *codes)):
+        sets.append(dict(kind="categorical_%d" % code, title="categorical code %d" % code, grid=grid,
+                         column_labels=[str(c) for c in range(grid.shape[1])],
+                         strips=[(name, grid[:, c]) for c, name in enumerate(names)]))
+    for code, (names, grid) in enumerate(continuous_variations(generate, *codes, variations=variations)):
+        sets.append(dict(kind="continuous_%d" % code, title="continuous code %d" % code, grid=grid,
+                         column_labels=sweep_labels(grid.shape[1]),
+                         strips=[(name, grid[k]) for k, name in enumerate(names)]))
+    return sets
+
+
 def tf1_image_tag(name, index=None):
     """The tag TF1's `tf.summary.image(name, ...)` gave: invalid characters -> '_', then '/image'
     (max_outputs=1) or '/image/<index>'."""

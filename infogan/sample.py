@@ -18,7 +18,7 @@ from infogan import plots
 from infogan.config import ConfigError
 from infogan.evaluate import restore_models
 from infogan.model import noise_to_tensor
-from infogan.noise import create_gan_noise_sample, create_infogan_noise_sample
+from infogan.training import make_noise_sampler
 
 COLUMNS = 10
 
@@ -48,10 +48,9 @@ def make_noise(model_config, num, categories=None, continuous=None, sweep=None, 
       float64 noise [num, z_size] (num rounded up to whole rows when sweeping).
     """
     np.random.seed(seed)
+    noise = make_noise_sampler(model_config)(num)
     if not model_config.infogan:
-        return create_gan_noise_sample(model_config.style_size)(num)
-    noise = create_infogan_noise_sample(model_config.categorical_cardinality,
-                                        model_config.num_continuous, model_config.style_size)(num)
+        return noise
     offset = 0
     for code, cardinality in enumerate(model_config.categorical_cardinality):
         if categories is not None:
@@ -120,8 +119,7 @@ def run(argv):
     padded = np.ones((rows * COLUMNS,) + images.shape[1:], images.dtype)
     padded[:len(images)] = images
     grid = padded.reshape((rows, COLUMNS) + images.shape[1:])
-    labels = (["%.2f" % v for v in np.linspace(plots.SWEEP[0], plots.SWEEP[1], COLUMNS)]
-              if FLAGS.sweep is not None else None)
+    labels = plots.sweep_labels(COLUMNS) if FLAGS.sweep is not None else None
     plots.save_grid_figure(FLAGS.out, grid, "samples", labels)
     written = [FLAGS.out]
     if FLAGS.export:

@@ -99,18 +99,11 @@ class Plotter:
                 self.logger.image(iteration, plots.tf1_image_tag("fake images", index), image)
             self._save(iteration, "fake_images", images[None], "fake images", None)
             return
-        codes = (config.categorical_cardinality, config.num_continuous, config.style_size)
-        for code, (names, grid) in enumerate(plots.categorical_variations(self.generate, *codes)):
-            for category, name in enumerate(names):
-                self.logger.image(iteration, plots.tf1_image_tag(name), plots.image_strip(grid[:, category]))
-            self._save(iteration, "categorical_%d" % code, grid, "categorical code %d" % code,
-                       [str(c) for c in range(grid.shape[1])])
-        for code, (names, grid) in enumerate(plots.continuous_variations(self.generate, *codes)):
-            for sample, name in enumerate(names):
-                self.logger.image(iteration, plots.tf1_image_tag(name), plots.image_strip(grid[sample]))
-            sweep = np.linspace(plots.SWEEP[0], plots.SWEEP[1], grid.shape[1])
-            self._save(iteration, "continuous_%d" % code, grid, "continuous code %d" % code,
-                       ["%.2f" % value for value in sweep])
+        for plotted in plots.variation_sets(self.generate, config):
+            for name, images in plotted["strips"]:
+                self.logger.image(iteration, plots.tf1_image_tag(name), plots.image_strip(images))
+            self._save(iteration, plotted["kind"], plotted["grid"], plotted["title"],
+                       plotted["column_labels"])
 
     def _save(self, iteration, kind, grid, title, column_labels):
         path = os.path.join(self.image_dir, "iteration_%07d_%s.png" % (iteration, kind))
