@@ -1,6 +1,6 @@
 """Training iterations per second: the port vs the TF1-style reference graph, in one process.
 
-Both run the same iteration (D step then G step, default networks, MNIST batches, NumPy noise),
+Both (and the port with XLA, --jit_compile) run the same iteration (D step then G step, default networks, MNIST batches, NumPy noise),
 interleaved repeat by repeat so that machine load affects both alike. Prints a table with the
 median over repeats and the ratio port / TF1.
 
@@ -28,6 +28,7 @@ from infogan.train_step import build_optimizers, make_train_iteration  # noqa: E
 flags.DEFINE_integer("batch_size", 64, "Batch size.")
 flags.DEFINE_integer("iterations", 30, "Timed iterations per repeat.")
 flags.DEFINE_integer("repeats", 5, "Repeats (median reported).")
+flags.DEFINE_boolean("jit_compile", True, "Also time the port with --jit_compile.")
 flags.DEFINE_integer("warmup", 3, "Untimed iterations before the first repeat (tracing, caches).")
 FLAGS = flags.FLAGS
 
@@ -46,9 +47,9 @@ class Batches:
         return batch, self.sample_noise(self.batch_size), self.sample_noise(self.batch_size)
 
 
-def port_runner(batch_size):
+def port_runner(jit_compile=False):
     models = build_models(ModelConfig(), (28, 28, 1))
-    iteration = make_train_iteration(models, build_optimizers(models, 1e-3, 2e-4))
+    iteration = make_train_iteration(models, build_optimizers(models, 1e-3, 2e-4), jit_compile)
 
     def run(batch, d_noise, g_noise):
         results = iteration(tf.constant(batch), noise_to_tensor(d_noise), noise_to_tensor(g_noise))
@@ -56,7 +57,7 @@ def port_runner(batch_size):
     return run
 
 
-def tf1_runner(batch_size):
+def tf1_runner():
     reference = TF1Reference((28, 28, 1), ModelConfig().generator, ModelConfig().discriminator, seed=0)
 
     def run(batch, d_noise, g_noise):
@@ -77,8 +78,10 @@ def main(argv):
     del argv
     images = data.load_mnist(DEFAULT_MNIST_DIR, max_images=5000)
     batches = Batches(images, FLAGS.batch_size)
-    runners = {"port (TF2, tf.function)": port_runner(FLAGS.batch_size),
-               "TF1 reference (compat.v1 graph)": tf1_runner(FLAGS.batch_size)}
+    runners = {"port (TF2, tf.function)": port_runner(),
+               "TF1 reference (compat.v1 graph)": tf1_runner()}
+    if FLAGS.jit_compile:
+        runners["port with --jit_compile (XLA; not bit-identical)"] = port_runner(jit_compile=True)
     for run in runners.values():
         time_iterations(run, batches, FLAGS.warmup)
     rates = {name: [] for name in runners}

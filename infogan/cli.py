@@ -3,6 +3,7 @@
 List flags take `--scale_dataset=64,64` and also the original space-separated form
 `--scale_dataset 64 64`; booleans take `--X` and `--noX`.
 """
+import dataclasses
 import signal
 import sys
 
@@ -56,6 +57,9 @@ def define_flags():
     flags.DEFINE_string("resume", None, "Continue a run from its newest checkpoint: --resume=LOGDIR, "
                         "or bare --resume for the newest default run. Other flags but --epochs are "
                         "taken from the run's config.json.")
+    flags.DEFINE_boolean("jit_compile", False, "Compile the training step with XLA. Off by default: "
+                         "its fused kernels round differently, so the run is no longer bit-identical "
+                         "to TF1 (see the README's Speed section for when it pays).")
     flags.DEFINE_string("fashion_mnist_dir", DEFAULT_FASHION_MNIST_DIR,
                         "Folder holding the Fashion-MNIST IDX .gz files (--dataset fashion_mnist).")
     flags.DEFINE_string("cache_dir", None, "Image folders: keep the decoded, resized images in this "
@@ -108,7 +112,10 @@ def config_from_flags():
         from infogan import checkpoints  # noqa: imports TensorFlow, fine once flags parsed
         log_dir = FLAGS.resume or checkpoints.latest_run(
             PROJECT_DIR, TrainConfig(dataset=FLAGS.dataset).dataset_name, FLAGS.infogan)
-        return checkpoints.resume_config(log_dir, FLAGS.epochs if FLAGS["epochs"].present else None)
+        config = checkpoints.resume_config(log_dir, FLAGS.epochs if FLAGS["epochs"].present else None)
+        if FLAGS["jit_compile"].present:  # a speed setting: may change between sessions
+            config = dataclasses.replace(config, jit_compile=FLAGS.jit_compile)
+        return config
     model = ModelConfig(
         generator=FLAGS.generator, discriminator=FLAGS.discriminator,
         categorical_cardinality=_integers("categorical_cardinality"),
@@ -123,7 +130,8 @@ def config_from_flags():
         scale_dataset=_integers("scale_dataset"), force_grayscale=FLAGS.force_grayscale,
         logdir=FLAGS.logdir, tf1_checkpoint=FLAGS.tf1_checkpoint,
         fashion_mnist_dir=FLAGS.fashion_mnist_dir, cache_dir=FLAGS.cache_dir,
-        checkpoint_every=FLAGS.checkpoint_every, max_iterations=FLAGS.max_iterations)
+        checkpoint_every=FLAGS.checkpoint_every, max_iterations=FLAGS.max_iterations,
+        jit_compile=FLAGS.jit_compile)
 
 
 def main(argv):

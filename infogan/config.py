@@ -40,6 +40,7 @@ class TrainConfig:
     checkpoint_every: int = 500            # iterations between checkpoints (also at epoch ends)
     max_iterations: Optional[int] = None   # stop (with a checkpoint) after this many iterations
     resume: bool = False                   # continue the run in `logdir` from its newest checkpoint
+    jit_compile: bool = False              # XLA-compile the training step (not bit-identical to TF1)
 
     @property
     def dataset_name(self):

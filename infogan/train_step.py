@@ -132,6 +132,10 @@ def batch_agnostic_function(function, jit_compile=False):
 def make_train_iteration(models, optimizers, jit_compile=False):
     """Compiles `train_iteration` for these models and optimisers.
 
+    Args:
+      jit_compile: compile with XLA. Its fused kernels round differently from TF1's kernels, so
+        results then agree with the TF1 code only to float32 rounding, not bit for bit.
+
     Returns:
       f(real_images, discriminator_noise, generator_noise) -> dict of scalar tensors.
     """

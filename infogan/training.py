@@ -178,7 +178,8 @@ def train(config):
     sample_noise = make_noise_sampler(config.model)
     logger = SummaryLogger(log_dir)
     plotter = Plotter(models, logger, os.path.join(log_dir, "images"), sample_noise, config.batch_size)
-    run = TrainingRun(config, dataset, sample_noise, make_train_iteration(models, optimizers),
+    iteration_fn = make_train_iteration(models, optimizers, jit_compile=config.jit_compile)
+    run = TrainingRun(config, dataset, sample_noise, iteration_fn,
                       optimizers, logger, plotter, run_checkpoints, loop_state)
     try:
         run.run()

@@ -132,3 +132,14 @@ def test_same_seed_same_numbers(tmp_path, capsys):
                           logdir=str(tmp_path / name)))
         outputs.append([l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch")])
     assert len(outputs[0]) == 2 and outputs[0] == outputs[1]
+
+
+def test_jit_compile_flag_trains_and_is_saved_with_the_run(tmp_path):
+    import json
+    log_dir = str(tmp_path / "xla")
+    result = run_train("--jit_compile", "--epochs", "1", "--max_images", "40", "--batch_size", "20",
+                       "--plot_every", "100", "--logdir", log_dir)
+    assert result.returncode == 0, result.stderr
+    assert EPOCH_LINE.match(result.stdout.splitlines()[-1])
+    with open(os.path.join(log_dir, "config.json")) as f:
+        assert json.load(f)["jit_compile"] is True

@@ -1,0 +1,59 @@
+"""benchmarks/quality.py: its --set parsing, and a tiny run that it continues when asked for more."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO_ROOT
+
+SCRIPT = os.path.join(REPO_ROOT, "benchmarks", "quality.py")
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("quality_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_settings_are_typed_like_the_defaults():
+    quality = load_script()
+    train, model = quality.parse_settings(["categorical_lambda=2", "fix_std=false",
+                                           "discriminator_lr=1e-4", "categorical_cardinality=10,10"])
+    assert train == {"discriminator_lr": 1e-4}
+    assert model == {"categorical_lambda": 2.0, "fix_std": False, "categorical_cardinality": (10, 10)}
+    assert quality.setting_name([]) == "defaults"
+    assert quality.setting_name(["b=1", "a=2"]) == "a=2,b=1"
+    for bad in (["categorical_lambda"], ["nonsense=1"], ["seed=3"], ["fix_std=maybe"],
+                ["batch_size=big"]):
+        with pytest.raises(ValueError):
+            quality.parse_settings(bad)
+
+
+def run_quality(workdir, epochs):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, SCRIPT, "--seeds", "7", "--epochs", str(epochs),
+                           "--max_images", "64", "--set", "batch_size=32", "--set", "plot_every=1000",
+                           "--workdir", workdir], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def test_tiny_run_then_continued(tmp_path):
+    first = run_quality(str(tmp_path), 1)
+    assert first.returncode == 0, first.stderr
+    assert "seed 7 epoch 1: one-to-one" in first.stdout
+    results_path = tmp_path / "batch_size=32,plot_every=1000" / "results.json"
+    epoch1 = json.loads(results_path.read_text())["7"]["1"]
+    assert 0.1 <= epoch1["one_to_one"] <= epoch1["many_to_one"] <= 1.0
+    assert sum(map(sum, epoch1["confusion"])) == 10000
+
+    second = run_quality(str(tmp_path), 2)  # epoch 1 is kept, epoch 2 resumes the run
+    assert second.returncode == 0, second.stderr
+    assert "seed 7 epoch 1" not in second.stdout and "seed 7 epoch 2: one-to-one" in second.stdout
+    results = json.loads(results_path.read_text())["7"]
+    assert results["1"] == epoch1 and results["2"]["train_seconds"] > epoch1["train_seconds"]
+    table = [line for line in second.stdout.splitlines() if line.startswith("| ")]
+    assert len(table) == 3 and table[1].startswith("| 1 | ") and table[2].startswith("| 2 | ")
