@@ -338,6 +338,7 @@ class TF1Reference:
                            + self.style_size)
         else:
             self.z_size = self.style_size
+        self.step_stats = None  # a list: each session.run appends its traced StepStats (profiling)
         self.graph = tf.Graph()
         with self.graph.as_default():
             if seed is not None:
@@ -424,7 +425,13 @@ class TF1Reference:
     # ---------------------------------------------------------------- running
 
     def _run(self, fetches, feed):
-        return self.session.run(fetches, feed_dict=feed)
+        if self.step_stats is None:
+            return self.session.run(fetches, feed_dict=feed)
+        metadata = tf1.RunMetadata()
+        values = self.session.run(fetches, feed_dict=feed, run_metadata=metadata, options=tf1.RunOptions(
+            trace_level=tf1.RunOptions.FULL_TRACE))
+        self.step_stats.append(metadata.step_stats)
+        return values
 
     def discriminator_step(self, real_images, noise):
         """One D step (training mode): returns ``discriminator_objective`` and
