@@ -6,7 +6,7 @@ epoch-end checkpoint, which is exact) and runs `infogan.evaluate` on it: the Q n
 unsupervised categorical accuracy on the 10000 MNIST test images (one-to-one by Hungarian
 matching, and many-to-one) and the continuous codes' correlations. Results are kept in
 `results.json` next to the runs, so a later call with a larger --epochs continues where this one
-stopped. Prints a markdown table: accuracy per seed and epoch, cumulative training wall time.
+stopped (--report prints the table without training). Prints a markdown table: accuracy per seed and epoch, cumulative training wall time.
 
     python benchmarks/quality.py --seeds 1234,1,2 --epochs 10
     python benchmarks/quality.py --seeds 1234,1,2 --epochs 10 --set categorical_lambda=2
@@ -36,6 +36,7 @@ flags.DEFINE_string("workdir", os.path.join(PROJECT_DIR, "quality_log"),
                     "Runs and results.json go under <workdir>/<setting>/.")
 flags.DEFINE_multi_string("set", [], "KEY=VALUE: a train.py flag changed from its default.")
 flags.DEFINE_integer("max_images", None, "Train on the first N MNIST images (quick checks).")
+flags.DEFINE_boolean("report", False, "Only print the table of what results.json holds; train nothing.")
 FLAGS = flags.FLAGS
 
 RESULTS_FILE = "results.json"
@@ -147,7 +148,7 @@ def main(argv):
     os.makedirs(setting_dir, exist_ok=True)
     results_path = os.path.join(setting_dir, RESULTS_FILE)
     results = load_results(results_path)
-    for epoch in range(1, FLAGS.epochs + 1):
+    for epoch in range(1, 0 if FLAGS.report else FLAGS.epochs + 1):
         for seed in seeds:
             seed_results = results.setdefault(str(seed), {})
             if str(epoch) in seed_results:
@@ -166,8 +167,9 @@ def main(argv):
             print("seed %d epoch %d: one-to-one %.2f%%, many-to-one %.2f%%, %.0f s" % (
                 seed, epoch, 100 * entry["one_to_one"], 100 * entry["many_to_one"], seconds),
                 flush=True)
-    print("setting: %s; peak RSS of this process %.2f GB" % (
-        setting_name(FLAGS.set), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20))
+    if not FLAGS.report:
+        print("setting: %s; peak RSS of this process %.2f GB" % (
+            setting_name(FLAGS.set), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20))
     print_table(results, seeds, FLAGS.epochs)
 
 

@@ -33,11 +33,11 @@ def test_settings_are_typed_like_the_defaults():
             quality.parse_settings(bad)
 
 
-def run_quality(workdir, epochs):
+def run_quality(workdir, epochs, *extra):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run([sys.executable, SCRIPT, "--seeds", "7", "--epochs", str(epochs),
                            "--max_images", "64", "--set", "batch_size=32", "--set", "plot_every=1000",
-                           "--workdir", workdir], capture_output=True, text=True, env=env,
+                           "--workdir", workdir, *extra], capture_output=True, text=True, env=env,
                           timeout=300)
 
 
@@ -57,3 +57,8 @@ def test_tiny_run_then_continued(tmp_path):
     assert results["1"] == epoch1 and results["2"]["train_seconds"] > epoch1["train_seconds"]
     table = [line for line in second.stdout.splitlines() if line.startswith("| ")]
     assert len(table) == 3 and table[1].startswith("| 1 | ") and table[2].startswith("| 2 | ")
+
+    report = run_quality(str(tmp_path), 5, "--report")  # prints what is there, trains nothing
+    assert report.returncode == 0, report.stderr
+    assert [line for line in report.stdout.splitlines() if line.startswith("| ")] == table
+    assert json.loads(results_path.read_text())["7"] == results
