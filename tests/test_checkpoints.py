@@ -72,8 +72,8 @@ def test_corrupt_newest_checkpoint_falls_back(tmp_path, capsys):
 def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     real_make = training.make_train_iteration
 
-    def poisoned(models, optimizers):
-        step, calls = real_make(models, optimizers), []
+    def poisoned(models, optimizers, jit_compile=False):
+        step, calls = real_make(models, optimizers, jit_compile=jit_compile), []
 
         def run(*args):
             results = dict(step(*args))
