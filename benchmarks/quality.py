@@ -6,7 +6,8 @@ epoch-end checkpoint, which is exact) and runs `infogan.evaluate` on it: the Q n
 unsupervised categorical accuracy on the 10000 MNIST test images (one-to-one by Hungarian
 matching, and many-to-one) and the continuous codes' correlations. Results are kept in
 `results.json` next to the runs, so a later call with a larger --epochs continues where this one
-stopped (--report prints the table without training). Prints a markdown table: accuracy per seed and epoch, cumulative training wall time.
+stopped. Prints a markdown table: accuracy per seed and epoch, cumulative training wall time
+(--report prints it without training).
 
     python benchmarks/quality.py --seeds 1234,1,2 --epochs 10
     python benchmarks/quality.py --seeds 1234,1,2 --epochs 10 --set categorical_lambda=2
@@ -87,7 +88,7 @@ def train_one_more_epoch(run_dir, seed, epoch, train_changes, model_changes):
         os.rename(run_dir, "%s.abandoned-%d" % (run_dir, time.time()))
     if not has_checkpoint:
         config = TrainConfig(model=dataclasses.replace(ModelConfig(), **model_changes), seed=seed,
-                             epochs=1, logdir=run_dir, progress_bar=False,
+                             epochs=epoch, logdir=run_dir, progress_bar=False,
                              max_images=FLAGS.max_images, **train_changes)
     else:
         config = checkpoints.resume_config(run_dir, epochs=epoch)

@@ -55,8 +55,8 @@ def define_flags():
                          "every epoch end) in <logdir>/checkpoints.")
     flags.DEFINE_integer("max_iterations", None, "Stop, with a checkpoint, after this many iterations.")
     flags.DEFINE_string("resume", None, "Continue a run from its newest checkpoint: --resume=LOGDIR, "
-                        "or bare --resume for the newest default run. Other flags but --epochs are "
-                        "taken from the run's config.json.")
+                        "or bare --resume for the newest default run. Other flags but --epochs and "
+                        "--jit_compile are taken from the run's config.json.")
     flags.DEFINE_boolean("jit_compile", False, "Compile the training step with XLA. Off by default: "
                          "its fused kernels round differently, so the run is no longer bit-identical "
                          "to TF1 (see the README's Speed section for when it pays).")
