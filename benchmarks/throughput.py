@@ -1,8 +1,8 @@
 """Training iterations per second: the port vs the TF1-style reference graph, in one process.
 
-Both (and the port with XLA, --jit_compile) run the same iteration (D step then G step, default networks, MNIST batches, NumPy noise),
-interleaved repeat by repeat so that machine load affects both alike. Prints a table with the
-median over repeats and the ratio port / TF1.
+Both, and the port with XLA (--jit_compile), run the same iteration (D step then G step, default
+networks, MNIST batches, NumPy noise), interleaved repeat by repeat so that machine load affects
+them alike. Prints a table with the median over repeats and the ratio to TF1.
 
     python benchmarks/throughput.py --batch_size 64 --iterations 30 --repeats 5
 """

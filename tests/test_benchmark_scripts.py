@@ -1,7 +1,14 @@
-"""The benchmark scripts run and print their tables (tiny settings; timings are not checked)."""
+"""The benchmark scripts run and print their tables (tiny settings; timings are not checked).
+
+quality.py: its --set parsing, and a tiny run that it continues when asked for more.
+"""
+import importlib.util
+import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 from conftest import REPO_ROOT
 
@@ -16,9 +23,62 @@ def test_op_profile_accounts_for_every_kernel():
     result = run_script("op_profile.py", "--iterations", "1", "--top", "3")
     assert result.returncode == 0, result.stderr
     rows = [line.split(" | ") for line in result.stdout.splitlines() if line.startswith("| ")]
-    by_type = [row for row in rows[1:5]]
+    by_type = rows[1:5]
     assert rows[0][0] == "| op type" and len(by_type) == 4 and "other op types" in by_type[3][0]
     by_work = {row[0][2:]: float(row[1]) for row in rows[6:]}
     assert set(by_work) == {"matmul / conv", "element-wise, reductions, other", "Adam updates"}
     type_total = sum(float(row[1]) for row in by_type)
     assert abs(type_total - sum(by_work.values())) < 0.5  # the same kernels, grouped twice
+
+
+QUALITY_SCRIPT = os.path.join(REPO_ROOT, "benchmarks", "quality.py")
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("quality_benchmark", QUALITY_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_settings_are_typed_like_the_defaults():
+    quality = load_script()
+    train, model = quality.parse_settings(["categorical_lambda=2", "fix_std=false",
+                                           "discriminator_lr=1e-4", "categorical_cardinality=10,10"])
+    assert train == {"discriminator_lr": 1e-4}
+    assert model == {"categorical_lambda": 2.0, "fix_std": False, "categorical_cardinality": (10, 10)}
+    assert quality.setting_name([]) == "defaults"
+    assert quality.setting_name(["b=1", "a=2"]) == "a=2,b=1"
+    for bad in (["categorical_lambda"], ["nonsense=1"], ["seed=3"], ["fix_std=maybe"],
+                ["batch_size=big"]):
+        with pytest.raises(ValueError):
+            quality.parse_settings(bad)
+
+
+def run_quality(workdir, epochs, *extra):
+    return run_script("quality.py", "--seeds", "7", "--epochs", str(epochs), "--max_images", "64",
+                      "--set", "batch_size=32", "--set", "plot_every=1000", "--workdir", workdir,
+                      *extra)
+
+
+def test_tiny_run_then_continued(tmp_path):
+    first = run_quality(str(tmp_path), 1)
+    assert first.returncode == 0, first.stderr
+    assert "seed 7 epoch 1: one-to-one" in first.stdout
+    results_path = tmp_path / "batch_size=32,plot_every=1000" / "results.json"
+    epoch1 = json.loads(results_path.read_text())["7"]["1"]
+    assert 0.1 <= epoch1["one_to_one"] <= epoch1["many_to_one"] <= 1.0
+    assert sum(map(sum, epoch1["confusion"])) == 10000
+
+    second = run_quality(str(tmp_path), 2)  # epoch 1 is kept, epoch 2 resumes the run
+    assert second.returncode == 0, second.stderr
+    assert "seed 7 epoch 1" not in second.stdout and "seed 7 epoch 2: one-to-one" in second.stdout
+    results = json.loads(results_path.read_text())["7"]
+    assert results["1"] == epoch1 and results["2"]["train_seconds"] > epoch1["train_seconds"]
+    table = [line for line in second.stdout.splitlines() if line.startswith("| ")]
+    assert len(table) == 3 and table[1].startswith("| 1 | ") and table[2].startswith("| 2 | ")
+
+    report = run_quality(str(tmp_path), 5, "--report")  # prints what is there, trains nothing
+    assert report.returncode == 0, report.stderr
+    assert [line for line in report.stdout.splitlines() if line.startswith("| ")] == table
+    assert json.loads(results_path.read_text())["7"] == results
