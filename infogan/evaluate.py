@@ -1,5 +1,8 @@
 """How well a trained InfoGAN disentangles: `python -m infogan.evaluate --logdir DIR`.
 
+`--tf1_checkpoint PATH` evaluates a checkpoint of the TF1 code instead (trained with its default
+networks, e.g. written by `python -m infogan.tf1_shim --save_checkpoint`), with the same measures.
+
 - Unsupervised categorical accuracy on the 10000 MNIST test images: the Q network's most likely
   category of each real image, mapped to the digit labels one-to-one (Hungarian) and
   many-to-one, with the confusion matrix (the InfoGAN paper's measure).
@@ -20,10 +23,15 @@ from absl import app, flags
 from infogan import data, plots
 from infogan.assignment import max_weight_assignment
 from infogan.checkpoints import load_config, network_objects
-from infogan.config import ConfigError
+from infogan.config import ConfigError, TrainConfig
 from infogan.model import build_models, noise_to_tensor
+from infogan.model_config import ModelConfig
 from infogan.networks import REAL_PASS
 from infogan.noise import create_infogan_noise_sample
+from infogan.tf1_checkpoint import CheckpointMismatchError, load_tf1_checkpoint
+from infogan.train_step import build_optimizers
+
+MNIST_IMAGE_SHAPE = (28, 28, 1)
 
 
 def restore_models(log_dir, checkpoint_path=None):
@@ -42,6 +50,27 @@ def restore_models(log_dir, checkpoint_path=None):
         raise ConfigError("no checkpoint in %s/checkpoints" % log_dir)
     tf.train.Checkpoint(**network_objects(models)).restore(path).expect_partial()
     return config, models, path
+
+
+def restore_tf1_models(path, model_config=None):
+    """Builds the networks and loads a checkpoint of the TF1 code (or of the TF1 reference).
+
+    Args:
+      path: TF1 checkpoint prefix, or a folder with a `checkpoint` file.
+      model_config: the networks it was trained with; default the TF1 code's defaults.
+
+    Returns:
+      InfoGANModels.
+
+    Raises:
+      ConfigError: unreadable checkpoint, or one that does not fit these networks.
+    """
+    models = build_models(model_config or ModelConfig(), MNIST_IMAGE_SHAPE)
+    defaults = TrainConfig()
+    # The Adam state in the checkpoint needs somewhere to go; evaluation does not use it.
+    optimizers = build_optimizers(models, defaults.generator_lr, defaults.discriminator_lr)
+    load_tf1_checkpoint(path, models, optimizers)
+    return models
 
 
 def predict_categories(models, images, batch_size):
@@ -110,23 +139,43 @@ def write_figures(models, out_dir, seed=0):
 
 
 def evaluate(log_dir, checkpoint_path=None, mnist_dir=None, num_samples=2048, batch_size=None):
-    """Runs every measure; returns a dict of results (also printed by `main`).
+    """Runs every measure on a run of this port; returns a dict of results (printed by `main`).
 
     Args:
       batch_size: batches for the batch statistics; default the run's own batch size.
     """
     config, models, path = restore_models(log_dir, checkpoint_path)
-    if models.q_network is None or not config.model.categorical_cardinality:
+    return evaluate_models(models, path, mnist_dir or config.mnist_dir, batch_size or config.batch_size,
+                           os.path.join(log_dir, "eval"), num_samples)
+
+
+def evaluate_tf1_checkpoint(path, model_config=None, mnist_dir=None, num_samples=2048,
+                            batch_size=TrainConfig.batch_size):
+    """Runs every measure on a TF1 checkpoint; figures go to `eval/` beside it.
+
+    Args:
+      model_config: the networks it was trained with; default the TF1 code's defaults.
+      batch_size: batches for the batch statistics; default the TF1 code's batch size.
+    """
+    models = restore_tf1_models(path, model_config)
+    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    return evaluate_models(models, path, mnist_dir or TrainConfig.mnist_dir, batch_size,
+                           os.path.join(folder, "eval"), num_samples)
+
+
+def evaluate_models(models, checkpoint, mnist_dir, batch_size, figure_dir, num_samples):
+    """Every measure on restored networks: accuracies, confusion, correlations, figures."""
+    model_config = models.config
+    if models.q_network is None or not model_config.categorical_cardinality:
         raise ConfigError("evaluation needs an InfoGAN run with a categorical code")
-    images, labels = data.load_mnist_test(mnist_dir or config.mnist_dir)
-    batch_size = batch_size or config.batch_size
+    images, labels = data.load_mnist_test(mnist_dir)
     predictions = predict_categories(models, images, batch_size)
-    counts = confusion_matrix(predictions, labels, config.model.categorical_cardinality[0])
-    results = {"checkpoint": path, "confusion": counts,
+    counts = confusion_matrix(predictions, labels, model_config.categorical_cardinality[0])
+    results = {"checkpoint": checkpoint, "confusion": counts,
                "one_to_one": one_to_one_accuracy(counts), "many_to_one": many_to_one_accuracy(counts)}
-    if config.model.num_continuous:
+    if model_config.num_continuous:
         results["continuous_correlations"] = continuous_correlations(models, num_samples, batch_size)
-    results["figures"] = write_figures(models, os.path.join(log_dir, "eval"))
+    results["figures"] = write_figures(models, figure_dir)
     return results
 
 FLAGS = flags.FLAGS
@@ -137,14 +186,28 @@ def define_flags():
     flags.DEFINE_string("logdir", None, "Log folder of a run (holds config.json and checkpoints/).")
     flags.DEFINE_string("checkpoint", None, "A checkpoint path (default: the run's newest).")
     flags.DEFINE_string("mnist_dir", None, "MNIST folder (default: the run's).")
+    flags.DEFINE_string("tf1_checkpoint", None, "Evaluate this checkpoint of the TF1 code (trained "
+                        "with its default networks) instead of a run of the port.")
+
+
+def run_from_flags():
+    """Evaluates what the flags name; returns the results of `evaluate` or `evaluate_tf1_checkpoint`."""
+    if (FLAGS.logdir is None) == (FLAGS.tf1_checkpoint is None):
+        raise ConfigError("pass either --logdir, the log folder of a run, or --tf1_checkpoint")
+    if FLAGS.tf1_checkpoint is None:
+        return evaluate(FLAGS.logdir, FLAGS.checkpoint, FLAGS.mnist_dir)
+    if FLAGS.checkpoint is not None:
+        raise ConfigError("--checkpoint picks a checkpoint of --logdir; with --tf1_checkpoint leave it out")
+    try:
+        return evaluate_tf1_checkpoint(FLAGS.tf1_checkpoint, mnist_dir=FLAGS.mnist_dir)
+    except CheckpointMismatchError as error:
+        raise ConfigError("--tf1_checkpoint takes the TF1 code's default networks; %s" % error) from None
 
 
 def main(argv):
     del argv
-    if FLAGS.logdir is None:
-        sys.exit("evaluate: error: pass --logdir, the log folder of a run")
     try:
-        results = evaluate(FLAGS.logdir, FLAGS.checkpoint, FLAGS.mnist_dir)
+        results = run_from_flags()
     except ConfigError as error:
         print("evaluate: error: %s" % error, file=sys.stderr)
         sys.exit(2)

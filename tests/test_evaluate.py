@@ -24,12 +24,43 @@ def test_evaluate_a_tiny_run(tmp_path):
     assert [os.path.basename(p) for p in results["figures"]] == ["categorical_0.png", "continuous_0.png"]
     assert all(os.path.getsize(p) > 1000 for p in results["figures"])
 
+    # The same weights as a TF1 checkpoint (the TF1 code's names) give the same evaluation.
+    prefix = _save_as_tf1_checkpoint(log_dir, str(tmp_path / "tf1" / "model.ckpt"))
+    tf1_results = evaluate.evaluate_tf1_checkpoint(prefix, CONFIG.model, num_samples=64, batch_size=500)
+    np.testing.assert_array_equal(tf1_results["confusion"], counts)
+    assert tf1_results["continuous_correlations"] == results["continuous_correlations"]
+    assert all(path.startswith(str(tmp_path / "tf1" / "eval")) for path in tf1_results["figures"])
+
+    # From the command line, --tf1_checkpoint means the TF1 code's default networks.
+    result = _run_evaluate("--tf1_checkpoint", prefix)
+    assert result.returncode == 2, result.stderr
+    assert "evaluate: error: --tf1_checkpoint takes the TF1 code's default networks" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _save_as_tf1_checkpoint(log_dir, prefix):
+    from infogan.evaluate import restore_models
+    from infogan.tf1_checkpoint import export_tf1_state, save_tf1_checkpoint
+    from infogan.train_step import build_optimizers
+    config, models, _ = restore_models(log_dir)
+    optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr)
+    os.makedirs(os.path.dirname(prefix))
+    return save_tf1_checkpoint(prefix, export_tf1_state(models, optimizers))
+
+
+def _run_evaluate(*args):
+    return subprocess.run([sys.executable, "-m", "infogan.evaluate", *args],
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+
 
 def test_evaluate_command_line_errors(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "infogan.evaluate", "--logdir", str(tmp_path)],
-                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
-                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    result = _run_evaluate("--logdir", str(tmp_path))
     assert result.returncode == 2 and "holds no config.json" in result.stderr
+    result = _run_evaluate()
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "evaluate: error: pass either --logdir, the log folder of a run, or --tf1_checkpoint")
 
 
 def test_sample_and_export_loads_without_infogan(tmp_path):
