@@ -23,15 +23,13 @@ from absl import app, flags
 from infogan import data, plots
 from infogan.assignment import max_weight_assignment
 from infogan.checkpoints import load_config, network_objects
-from infogan.config import ConfigError, TrainConfig
+from infogan.config import MNIST_SHAPE, ConfigError, TrainConfig
 from infogan.model import build_models, noise_to_tensor
 from infogan.model_config import ModelConfig
 from infogan.networks import REAL_PASS
 from infogan.noise import create_infogan_noise_sample
 from infogan.tf1_checkpoint import CheckpointMismatchError, load_tf1_checkpoint
 from infogan.train_step import build_optimizers
-
-MNIST_IMAGE_SHAPE = (28, 28, 1)
 
 
 def restore_models(log_dir, checkpoint_path=None):
@@ -65,10 +63,9 @@ def restore_tf1_models(path, model_config=None):
     Raises:
       ConfigError: unreadable checkpoint, or one that does not fit these networks.
     """
-    models = build_models(model_config or ModelConfig(), MNIST_IMAGE_SHAPE)
-    defaults = TrainConfig()
+    models = build_models(model_config or ModelConfig(), MNIST_SHAPE)
     # The Adam state in the checkpoint needs somewhere to go; evaluation does not use it.
-    optimizers = build_optimizers(models, defaults.generator_lr, defaults.discriminator_lr)
+    optimizers = build_optimizers(models, TrainConfig.generator_lr, TrainConfig.discriminator_lr)
     load_tf1_checkpoint(path, models, optimizers)
     return models
 

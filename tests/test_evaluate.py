@@ -32,7 +32,7 @@ def test_evaluate_a_tiny_run(tmp_path):
     assert all(path.startswith(str(tmp_path / "tf1" / "eval")) for path in tf1_results["figures"])
 
     # From the command line, --tf1_checkpoint means the TF1 code's default networks.
-    result = _run_evaluate("--tf1_checkpoint", prefix)
+    result = _run_module("infogan.evaluate", "--tf1_checkpoint", prefix)
     assert result.returncode == 2, result.stderr
     assert "evaluate: error: --tf1_checkpoint takes the TF1 code's default networks" in result.stderr
     assert "Traceback" not in result.stderr
@@ -48,16 +48,16 @@ def _save_as_tf1_checkpoint(log_dir, prefix):
     return save_tf1_checkpoint(prefix, export_tf1_state(models, optimizers))
 
 
-def _run_evaluate(*args):
-    return subprocess.run([sys.executable, "-m", "infogan.evaluate", *args],
-                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+def _run_module(module, *args, timeout=120):
+    return subprocess.run([sys.executable, "-m", module, *args],
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout,
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
 
 
 def test_evaluate_command_line_errors(tmp_path):
-    result = _run_evaluate("--logdir", str(tmp_path))
+    result = _run_module("infogan.evaluate", "--logdir", str(tmp_path))
     assert result.returncode == 2 and "holds no config.json" in result.stderr
-    result = _run_evaluate()
+    result = _run_module("infogan.evaluate")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "evaluate: error: pass either --logdir, the log folder of a run, or --tf1_checkpoint")
@@ -67,15 +67,12 @@ def test_sample_and_export_loads_without_infogan(tmp_path):
     from infogan import training
     log_dir, export = str(tmp_path / "run"), str(tmp_path / "export")
     training.train(dataclasses.replace(CONFIG, logdir=log_dir, epochs=1, max_iterations=2))
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, "-m", "infogan.sample", "--logdir", log_dir, "--num", "12", "--category", "3",
-         "--continuous", "0.5", "--out", str(tmp_path / "s.png"), "--export", export],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=180, env=env)
+    result = _run_module("infogan.sample", "--logdir", log_dir, "--num", "12", "--category", "3",
+                         "--continuous", "0.5", "--out", str(tmp_path / "s.png"), "--export", export,
+                         timeout=180)
     assert result.returncode == 0, result.stderr
     assert os.path.getsize(tmp_path / "s.png") > 1000
-    bad = subprocess.run([sys.executable, "-m", "infogan.sample", "--logdir", log_dir, "--category", "9"],
-                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=180, env=env)
+    bad = _run_module("infogan.sample", "--logdir", log_dir, "--category", "9", timeout=180)
     assert bad.returncode == 2 and "outside 0..3" in bad.stderr
     # A fresh process that never imports infogan (run from tmp_path, nothing on sys.path).
     code = ("import sys, numpy as np, tensorflow as tf\n"
@@ -84,7 +81,8 @@ def test_sample_and_export_loads_without_infogan(tmp_path):
             "assert 'infogan' not in sys.modules\n"
             "print(out.shape, float(tf.reduce_min(out)) >= 0.0)\n")
     loaded = subprocess.run([sys.executable, "-c", code, export], capture_output=True, text=True,
-                            cwd=str(tmp_path), timeout=180, env=env)
+                            cwd=str(tmp_path), timeout=180,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "(3, 28, 28, 1) True"
 
