@@ -1,11 +1,9 @@
 """Train InfoGAN on MNIST or an image folder: `python train.py --categorical_lambda=1.0 --fix_std`.
 
-The flags are those of the TF1 train.py; the logic lives in the `infogan` package.
+The flags are those of the TF1 train.py (`--help` lists them); the logic lives in the `infogan`
+package, and `infogan-train` is the same command once the package is installed.
 """
-from absl import app
-
-from infogan import cli
+from infogan.cli import train
 
 if __name__ == "__main__":
-    cli.define_flags()
-    app.run(cli.main, flags_parser=cli.parse_flags)
+    train.run()

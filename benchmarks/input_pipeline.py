@@ -103,7 +103,8 @@ def one_epoch(dataset, batch_size):
 def worker_stream(folder, cache_dir=None):
     """Scan + header check, optional cache build, then one epoch; a dict of timings."""
     import tensorflow as tf  # noqa: F401  (same baseline RSS as training)
-    from infogan import image_cache, image_folder
+    from infogan.data import image_cache
+    from infogan.data import image_folder
     quiet = lambda message: None  # noqa: E731
     start = time.perf_counter()
     dataset = image_folder.open_image_folder(folder, SIZE, SIZE, log=quiet)
@@ -120,7 +121,7 @@ def worker_stream(folder, cache_dir=None):
 def tf1_load_folder(folder, width, height):
     """The TF1 code's loader: every image decoded into a list, stacked, then scaled to float32."""
     from PIL import Image
-    from infogan.image_folder import find_images
+    from infogan.data.image_folder import find_images
     arrays = []
     for path in find_images(folder):
         image = Image.open(path)
@@ -145,9 +146,9 @@ def _train_rates(model_config, dataset, batch_size, steps, repeats):
     jobs on the machine; wall time is), and the pipeline's own wall time per batch.
     """
     import tensorflow as tf
-    from infogan.model import build_models, noise_to_tensor
-    from infogan.noise import create_infogan_noise_sample
-    from infogan.train_step import build_optimizers, make_train_iteration
+    from infogan.model.models import build_models, noise_to_tensor
+    from infogan.model.noise import create_infogan_noise_sample
+    from infogan.training.step import build_optimizers, make_train_iteration
     models = build_models(model_config, dataset.image_shape)
     iteration = make_train_iteration(models, build_optimizers(models, 1e-3, 2e-4))
     noise = create_infogan_noise_sample(model_config.categorical_cardinality,
@@ -179,8 +180,8 @@ def _train_rates(model_config, dataset, batch_size, steps, repeats):
 
 def worker_train(folder):
     """Training-step timings for the default MNIST nets and the chairs nets."""
-    from infogan import image_folder
-    from infogan.model_config import ModelConfig
+    from infogan.data import image_folder
+    from infogan.model.config import ModelConfig
     quiet = lambda message: None  # noqa: E731
     results = {}
     runs = (("default nets, 28x28x1, batch 64", 28, 64, ModelConfig()),

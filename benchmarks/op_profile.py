@@ -21,9 +21,9 @@ from absl import app, flags  # noqa: E402
 
 from infogan import data  # noqa: E402
 from infogan.config import DEFAULT_MNIST_DIR  # noqa: E402
-from infogan.model_config import ModelConfig  # noqa: E402
-from infogan.noise import create_infogan_noise_sample  # noqa: E402
-from infogan.tf1_reference import TF1Reference  # noqa: E402
+from infogan.model.config import ModelConfig  # noqa: E402
+from infogan.model.noise import create_infogan_noise_sample  # noqa: E402
+from infogan.parity.reference import TF1Reference  # noqa: E402
 
 flags.DEFINE_integer("batch_size", 64, "Batch size.")
 flags.DEFINE_integer("iterations", 10, "Traced iterations (after 3 untraced ones).")

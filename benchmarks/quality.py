@@ -2,7 +2,7 @@
 
 For every epoch (outer loop) and seed (inner loop, so an interrupted benchmark leaves a balanced
 table) it trains one more epoch of the run `<workdir>/<setting>/seed<k>` (resuming it from its
-epoch-end checkpoint, which is exact) and runs `infogan.evaluate` on it: the Q network's
+epoch-end checkpoint, which is exact) and runs `infogan.tools.evaluate` on it: the Q network's
 unsupervised categorical accuracy on the 10000 MNIST test images (one-to-one by Hungarian
 matching, and many-to-one) and the continuous codes' correlations. Results are kept in
 `results.json` next to the runs, so a later call with a larger --epochs continues where this one
@@ -28,12 +28,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
-from infogan.config import PROJECT_DIR, TrainConfig  # noqa: E402
-from infogan.model_config import ModelConfig  # noqa: E402
+from infogan.config import TrainConfig  # noqa: E402
+from infogan.model.config import ModelConfig  # noqa: E402
 
 flags.DEFINE_list("seeds", ["1234", "1", "2"], "Seeds (train.py --seed), one run each.")
 flags.DEFINE_integer("epochs", 10, "Train and evaluate up to this many epochs.")
-flags.DEFINE_string("workdir", os.path.join(PROJECT_DIR, "quality_log"),
+flags.DEFINE_string("workdir", "quality_log",
                     "Runs and results.json go under <workdir>/<setting>/.")
 flags.DEFINE_multi_string("set", [], "KEY=VALUE: a train.py flag changed from its default.")
 flags.DEFINE_integer("max_images", None, "Train on the first N MNIST images (quick checks).")
@@ -82,7 +82,8 @@ def train_one_more_epoch(run_dir, seed, epoch, train_changes, model_changes):
 
     A run folder left without any checkpoint (killed in its first minutes) is moved aside.
     """
-    from infogan import checkpoints, training
+    from infogan.training import checkpoints
+    from infogan.training import loop
     has_checkpoint = os.path.exists(os.path.join(run_dir, checkpoints.CHECKPOINT_SUBDIR, "checkpoint"))
     if os.path.exists(run_dir) and not has_checkpoint:
         os.rename(run_dir, "%s.abandoned-%d" % (run_dir, time.time()))
@@ -92,12 +93,12 @@ def train_one_more_epoch(run_dir, seed, epoch, train_changes, model_changes):
                              max_images=FLAGS.max_images, **train_changes)
     else:
         config = checkpoints.resume_config(run_dir, epochs=epoch)
-    training.train(config)
+    loop.train(config)
 
 
 def measure(run_dir):
     """Evaluates the newest checkpoint of a run; returns the figures kept in results.json."""
-    from infogan import evaluate
+    from infogan.tools import evaluate
     results = evaluate.evaluate(run_dir)
     return {"one_to_one": results["one_to_one"], "many_to_one": results["many_to_one"],
             "continuous_correlations": [float(c) for c in results.get("continuous_correlations", [])],

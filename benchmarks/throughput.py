@@ -20,10 +20,11 @@ from absl import app, flags  # noqa: E402
 
 from infogan import data  # noqa: E402
 from infogan.config import DEFAULT_MNIST_DIR  # noqa: E402
-from infogan.model import ModelConfig, build_models, noise_to_tensor  # noqa: E402
-from infogan.noise import create_infogan_noise_sample  # noqa: E402
-from infogan.tf1_reference import TF1Reference  # noqa: E402
-from infogan.train_step import build_optimizers, make_train_iteration  # noqa: E402
+from infogan.model.config import ModelConfig  # noqa: E402
+from infogan.model.models import build_models, noise_to_tensor  # noqa: E402
+from infogan.model.noise import create_infogan_noise_sample  # noqa: E402
+from infogan.parity.reference import TF1Reference  # noqa: E402
+from infogan.training.step import build_optimizers, make_train_iteration  # noqa: E402
 
 flags.DEFINE_integer("batch_size", 64, "Batch size.")
 flags.DEFINE_integer("iterations", 30, "Timed iterations per repeat.")

@@ -1,18 +1,30 @@
 """infogan-tf2: a faithful TensorFlow 2 port of JonathanRaiman/tensorflow-infogan.
 
-The original names keep their roles; see the README's table for the TF1 -> TF2 mapping.
-Names are imported on first use, so `import infogan.cli` checks flags before TensorFlow loads.
+    from infogan import ModelConfig, TrainConfig, train
+    log_dir = train(TrainConfig(epochs=1, max_images=640, logdir="/tmp/run"))
+
+The package, by folder: `model` (networks, batch norms, objectives, noise), `training` (the
+training step, loop, optimiser, checkpoints, logs), `data` (MNIST and image folders), `tools`
+(evaluation and sampling), `distribute` (tf.distribute strategies), `cli` (the commands), and
+`parity`, the kit that compares the port with the TF1 code (the rest never imports it).
+
+Names are imported on first use, so `import infogan` loads no TensorFlow.
 """
 import importlib
 
 _EXPORTS = {
-    "architecture": ("ArchitectureError", "parse_architecture", "parse_math"),
-    "networks": ("Discriminator", "Generator", "MutualInfoHead", "Network", "discriminator_forward",
-                 "generator_forward", "leaky_rectify", "run_network"),
-    "noise": ("create_categorical_noise", "create_continuous_noise", "create_gan_noise_sample",
-              "create_infogan_noise_sample", "encode_infogan_noise", "make_one_hot"),
-    "objectives": ("TINY", "reconstruct_mutual_info"),
-    "training": ("train",),
+    "config": ("ConfigError", "TrainConfig"),
+    "data": ("DatasetError",),
+    "model.architecture": ("ArchitectureError", "parse_architecture", "parse_math"),
+    "model.config": ("ModelConfig",),
+    "model.models": ("InfoGANModels", "build_models"),
+    "model.networks": ("Discriminator", "Generator", "MutualInfoHead", "Network",
+                       "discriminator_forward", "generator_forward", "leaky_rectify", "run_network"),
+    "model.noise": ("create_categorical_noise", "create_continuous_noise", "create_gan_noise_sample",
+                    "create_infogan_noise_sample", "encode_infogan_noise", "make_one_hot"),
+    "model.objectives": ("TINY", "reconstruct_mutual_info"),
+    "tools.evaluate": ("evaluate",),
+    "training.loop": ("TrainingDiverged", "train"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)

@@ -4,11 +4,10 @@ import os
 from typing import Optional, Tuple
 
 from infogan import data
-from infogan.architecture import ArchitectureError, infer_output_shapes, parse_architecture
-from infogan.model_config import ModelConfig
+from infogan.model.architecture import ArchitectureError, infer_output_shapes, parse_architecture
+from infogan.model.config import ModelConfig
 
-PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_MNIST_DIR = os.path.join(PROJECT_DIR, "MNIST_data")
+DEFAULT_MNIST_DIR = data.DEFAULT_MNIST_DIR
 MNIST_SHAPE = (28, 28, 1)
 
 
@@ -31,16 +30,21 @@ class TrainConfig:
     max_images: Optional[int] = None
     scale_dataset: Tuple[int, int] = (28, 28)  # width, height
     force_grayscale: bool = False
-    logdir: Optional[str] = None           # None: <log_root>/<dataset>_log/<infogan|gan>[-k]
+    logdir: Optional[str] = None           # None: <log root>/<dataset>_log/<infogan|gan>[-k]
     fashion_mnist_dir: str = data.DEFAULT_FASHION_MNIST_DIR  # used with dataset="fashion_mnist"
     cache_dir: Optional[str] = None        # image folders: keep decoded images here
-    log_root: str = PROJECT_DIR
+    log_root: Optional[str] = None         # None: the current folder, as for any command
     progress_bar: Optional[bool] = None    # None: only when stdout is a terminal
     tf1_checkpoint: Optional[str] = None   # start from this TF1 checkpoint (prefix or folder)
     checkpoint_every: int = 500            # iterations between checkpoints (also at epoch ends)
     max_iterations: Optional[int] = None   # stop (with a checkpoint) after this many iterations
     resume: bool = False                   # continue the run in `logdir` from its newest checkpoint
     jit_compile: bool = False              # XLA-compile the training step (not bit-identical to TF1)
+
+    @property
+    def log_root_dir(self):
+        """The folder default log folders go under: `log_root`, else the current folder."""
+        return self.log_root if self.log_root is not None else os.getcwd()
 
     @property
     def dataset_name(self):

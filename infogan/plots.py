@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from infogan.noise import create_categorical_noise, create_continuous_noise, encode_infogan_noise
+from infogan.model.noise import create_categorical_noise, create_continuous_noise, encode_infogan_noise
 
 ROW_SIZE = 10          # images per strip
 CONTINUOUS_VARIATIONS = 3  # strips per continuous code

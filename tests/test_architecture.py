@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from infogan import architecture, networks
-from infogan.model import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig, build_models
+from infogan.model import architecture
+
+from infogan.model import networks
+from infogan.model.config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig
+from infogan.model.models import build_models
 
 
 @pytest.mark.parametrize("text, value", [

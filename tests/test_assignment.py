@@ -4,7 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
-from infogan.assignment import max_weight_assignment
+from infogan.tools.assignment import max_weight_assignment
 
 
 def brute_force(weights):
@@ -40,7 +40,7 @@ def test_more_rows_than_columns_is_refused():
 
 
 def test_accuracies_from_a_confusion_matrix():
-    from infogan.evaluate import confusion_matrix, many_to_one_accuracy, one_to_one_accuracy
+    from infogan.tools.evaluate import confusion_matrix, many_to_one_accuracy, one_to_one_accuracy
     predictions = np.array([0, 0, 1, 1, 2, 2, 2, 0])
     labels = np.array([1, 1, 0, 0, 2, 2, 0, 2])
     counts = confusion_matrix(predictions, labels, 3, 3)

@@ -2,7 +2,7 @@
 import numpy as np
 import tensorflow as tf
 
-from infogan.batch_norm import ConvBatchNorm, FcBatchNorm
+from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
 
 RTOL, ATOL = 1e-5, 1e-5
 

@@ -7,17 +7,17 @@ import os
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
-from infogan import training
+from conftest import MNIST_DIR
+from infogan.training import loop
 from infogan.config import TrainConfig
-from infogan.model_config import ModelConfig
+from infogan.model.config import ModelConfig
 
 MODEL = ModelConfig(generator="fc:16,fc:7x7x4,reshape:7:7:4,deconv:4:2:4,deconv:4:2:1:sigmoid",
                     discriminator="conv:4:2:4:lrelu,conv:4:2:8:lrelu,fc:8:lrelu",
                     categorical_cardinality=(4,), num_continuous=1, style_size=3)
 # 88 images / 16 = 6 batches an epoch (the last short): 12 iterations over 2 epochs.
 CONFIG = TrainConfig(model=MODEL, epochs=2, max_images=88, batch_size=16, plot_every=4,
-                     checkpoint_every=3, mnist_dir=os.path.join(REPO_ROOT, "MNIST_data"))
+                     checkpoint_every=3, mnist_dir=MNIST_DIR)
 
 
 def scalars(log_dir):
@@ -36,13 +36,13 @@ def epoch_lines(text):
 
 
 def test_resume_reproduces_the_uninterrupted_run(tmp_path, capsys):
-    training.train(dataclasses.replace(CONFIG, logdir=str(tmp_path / "straight")))
+    loop.train(dataclasses.replace(CONFIG, logdir=str(tmp_path / "straight")))
     straight = epoch_lines(capsys.readouterr().out)
     interrupted = str(tmp_path / "interrupted")
-    training.train(dataclasses.replace(CONFIG, logdir=interrupted, max_iterations=5))
+    loop.train(dataclasses.replace(CONFIG, logdir=interrupted, max_iterations=5))
     first = capsys.readouterr().out
     assert epoch_lines(first) == []  # stopped inside epoch 0
-    training.train(dataclasses.replace(CONFIG, logdir=interrupted, resume=True))
+    loop.train(dataclasses.replace(CONFIG, logdir=interrupted, resume=True))
     second = capsys.readouterr().out
     assert "Resuming" in second and "iteration 5" in second
     assert len(straight) == 2 and epoch_lines(second) == straight
@@ -54,23 +54,23 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, capsys):
 
 def test_corrupt_newest_checkpoint_falls_back(tmp_path, capsys):
     log_dir = str(tmp_path / "run")
-    training.train(dataclasses.replace(CONFIG, logdir=log_dir, epochs=1))
+    loop.train(dataclasses.replace(CONFIG, logdir=log_dir, epochs=1))
     straight_one = epoch_lines(capsys.readouterr().out)
     newest = sorted(glob.glob(os.path.join(log_dir, "checkpoints", "ckpt-*.data-*")),
                     key=lambda p: int(p.split("ckpt-")[1].split(".")[0]))[-1]
     with open(newest, "r+b") as stream:
         stream.truncate(10)
-    training.train(dataclasses.replace(CONFIG, logdir=log_dir, resume=True))
+    loop.train(dataclasses.replace(CONFIG, logdir=log_dir, resume=True))
     out = capsys.readouterr().out
     assert "unreadable" in out and "trying the previous one" in out
     full = str(tmp_path / "full")
-    training.train(dataclasses.replace(CONFIG, logdir=full))
+    loop.train(dataclasses.replace(CONFIG, logdir=full))
     assert epoch_lines(out)[-1] == epoch_lines(capsys.readouterr().out)[-1]
     assert straight_one
 
 
 def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    real_make = training.make_train_iteration
+    real_make = loop.make_train_iteration
 
     def poisoned(models, optimizers, jit_compile=False):
         step, calls = real_make(models, optimizers, jit_compile=jit_compile), []
@@ -83,19 +83,19 @@ def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, monkeypatch)
             return results
         return run
 
-    monkeypatch.setattr(training, "make_train_iteration", poisoned)
+    monkeypatch.setattr(loop, "make_train_iteration", poisoned)
     log_dir = str(tmp_path / "nan")
-    with pytest.raises(training.TrainingDiverged, match="generator_objective became nan at iteration 7"):
-        training.train(dataclasses.replace(CONFIG, logdir=log_dir))
+    with pytest.raises(loop.TrainingDiverged, match="generator_objective became nan at iteration 7"):
+        loop.train(dataclasses.replace(CONFIG, logdir=log_dir))
     names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(log_dir, "checkpoints", "*.index")))
     assert names == ["ckpt-3.index", "ckpt-6.index"]
 
 
 def test_every_variable_is_in_the_checkpoint(tmp_path):
     import tensorflow as tf
-    from infogan import checkpoints
-    from infogan.model import build_models
-    from infogan.train_step import build_optimizers
+    from infogan.training import checkpoints
+    from infogan.model.models import build_models
+    from infogan.training.step import build_optimizers
     models = build_models(MODEL, (28, 28, 1))
     optimizers = build_optimizers(models, 1e-3, 2e-4)
     run = checkpoints.RunCheckpoints(str(tmp_path), models, optimizers, checkpoints.LoopState(10, 2))
@@ -111,5 +111,5 @@ def test_no_continuous_code_trains_although_std_contig_is_undefined(tmp_path, ca
     config = dataclasses.replace(CONFIG, model=dataclasses.replace(MODEL, num_continuous=0,
                                                                    fix_std=False),
                                  logdir=str(tmp_path / "run"), epochs=1, plot_every=100)
-    training.train(config)
+    loop.train(config)
     assert len(epoch_lines(capsys.readouterr().out)) == 1

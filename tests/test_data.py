@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO_ROOT
+from conftest import MNIST_DIR, REPO_ROOT
 from image_fixtures import (truncate, write_idx_folder, write_image, write_mixed_folder,
                             write_undecodable_png)
 from infogan import data
@@ -32,7 +32,7 @@ def quiet(message):
 
 
 def open_folder(path, **kwargs):
-    from infogan import image_folder
+    from infogan.data import image_folder
     kwargs.setdefault("log", quiet)
     return image_folder.open_image_folder(str(path), WIDTH, HEIGHT, **kwargs)
 
@@ -79,8 +79,8 @@ def test_broken_idx_files(tmp_path):
 
 def test_mnist_batches_are_the_tf1_slices():
     """The shipped MNIST: 55000 images, TF1's values, batches images[idx[i:i + 64]] in shuffle order."""
-    dataset = data.mnist_dataset(os.path.join(REPO_ROOT, "MNIST_data"))
-    raw = data.read_idx(os.path.join(REPO_ROOT, "MNIST_data", data.MNIST_TRAIN_IMAGES))
+    dataset = data.mnist_dataset(MNIST_DIR)
+    raw = data.read_idx(os.path.join(MNIST_DIR, data.MNIST_TRAIN_IMAGES))
     expected = raw[5000:].astype(np.float32) * np.float32(1.0 / 255.0)
     assert dataset.shape == (55000, 28, 28, 1)
     np.testing.assert_array_equal(dataset.images[..., 0], expected)
@@ -107,7 +107,7 @@ def test_installed_fashion_mnist():
 # --- image folders: listing, modes, pixels ------------------------------------------------------
 
 def test_listing_is_recursive_case_insensitive_and_sorted(tmp_path):
-    from infogan import image_folder
+    from infogan.data import image_folder
     paths = write_mixed_folder(str(tmp_path))
     assert image_folder.find_images(str(tmp_path)) == sorted(paths.values())
 
@@ -126,7 +126,7 @@ def test_mixed_folder_uses_the_majority_mode_and_says_so(tmp_path):
 
 
 def test_choose_mode_ties_go_to_more_channels():
-    from infogan.image_folder import choose_mode
+    from infogan.data.image_folder import choose_mode
     assert choose_mode({"L": 2, "RGB": 2}, False)[0] == "RGB"
     assert choose_mode({"L": 3, "RGBA": 1}, False) == ("L", "the majority; the others are converted")
     assert choose_mode({"RGBA": 5}, True) == ("L", "--force_grayscale")
@@ -135,7 +135,7 @@ def test_choose_mode_ties_go_to_more_channels():
 @pytest.mark.parametrize("mode,natural", [("P", "RGB"), ("LA", "RGBA"), ("1", "L"), ("I;16", "L"),
                                           ("RGBA", "RGBA"), ("L", "L")])
 def test_modes_pillow_cannot_stack_become_l_rgb_or_rgba(tmp_path, mode, natural):
-    from infogan.image_folder import CHANNELS, decode_image, inspect_image
+    from infogan.data.image_folder import CHANNELS, decode_image, inspect_image
     path = write_image(str(tmp_path / "x.png"), mode)
     assert inspect_image(path) == natural
     decoded = decode_image(path, WIDTH, HEIGHT, natural)
@@ -146,7 +146,7 @@ def test_modes_pillow_cannot_stack_become_l_rgb_or_rgba(tmp_path, mode, natural)
 @pytest.mark.parametrize("name", ["rgb_a.png", "deep/er/rgb_c.jpg", "gray.png", "alpha.png"])
 @pytest.mark.parametrize("force_grayscale", [False, True])
 def test_pixels_are_those_of_the_tf1_loader(tmp_path, name, force_grayscale):
-    from infogan.image_folder import decode_image, inspect_image
+    from infogan.data.image_folder import decode_image, inspect_image
     path = write_mixed_folder(str(tmp_path))[name]
     mode = "L" if force_grayscale else inspect_image(path)
     for width, height in ((WIDTH, HEIGHT), (20, 12)):  # resized, and the file's own size
@@ -155,7 +155,7 @@ def test_pixels_are_those_of_the_tf1_loader(tmp_path, name, force_grayscale):
 
 
 def test_other_modes_are_resized_then_converted(tmp_path):
-    from infogan.image_folder import decode_image
+    from infogan.data.image_folder import decode_image
     path = write_mixed_folder(str(tmp_path))["gray.png"]
     rgb = decode_image(path, WIDTH, HEIGHT, "RGB")
     gray = tf1_pixels(path)[..., 0]
@@ -247,7 +247,7 @@ def test_undecodable_image_while_streaming_names_the_file(tmp_path):
 # --- the cache ----------------------------------------------------------------------------------
 
 def test_cache_gives_the_same_batches_and_is_reused(tmp_path):
-    from infogan import image_cache
+    from infogan.data import image_cache
     folder = tmp_path / "images"
     write_mixed_folder(str(folder))
     dataset = open_folder(folder)
@@ -267,7 +267,7 @@ def test_cache_gives_the_same_batches_and_is_reused(tmp_path):
 
 
 def test_truncated_cache_file_is_named(tmp_path):
-    from infogan import image_cache
+    from infogan.data import image_cache
     write_mixed_folder(str(tmp_path / "images"))
     cached = image_cache.cached(open_folder(tmp_path / "images"), str(tmp_path / "cache"), log=quiet)
     os.truncate(cached.cache_path, 100)
@@ -276,7 +276,7 @@ def test_truncated_cache_file_is_named(tmp_path):
 
 
 def test_cache_build_skips_undecodable_images(tmp_path):
-    from infogan import image_cache
+    from infogan.data import image_cache
     folder = tmp_path / "images"
     good = write_image(str(folder / "good.png"), "RGB")
     write_undecodable_png(str(folder / "bad.png"))

@@ -12,9 +12,10 @@ from test_checkpoints import CONFIG
 
 
 def test_evaluate_a_tiny_run(tmp_path):
-    from infogan import evaluate, training
+    from infogan.tools import evaluate
+    from infogan.training import loop
     log_dir = str(tmp_path / "run")
-    training.train(dataclasses.replace(CONFIG, logdir=log_dir, epochs=1, plot_every=100))
+    loop.train(dataclasses.replace(CONFIG, logdir=log_dir, epochs=1, plot_every=100))
     results = evaluate.evaluate(log_dir, num_samples=64, batch_size=500)
     counts = results["confusion"]
     assert counts.shape == (4, 10) and counts.sum() == 10000
@@ -32,16 +33,16 @@ def test_evaluate_a_tiny_run(tmp_path):
     assert all(path.startswith(str(tmp_path / "tf1" / "eval")) for path in tf1_results["figures"])
 
     # From the command line, --tf1_checkpoint means the TF1 code's default networks.
-    result = _run_module("infogan.evaluate", "--tf1_checkpoint", prefix)
+    result = _run_module("infogan.cli.evaluate", "--tf1_checkpoint", prefix)
     assert result.returncode == 2, result.stderr
     assert "evaluate: error: --tf1_checkpoint takes the TF1 code's default networks" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def _save_as_tf1_checkpoint(log_dir, prefix):
-    from infogan.evaluate import restore_models
-    from infogan.tf1_checkpoint import export_tf1_state, save_tf1_checkpoint
-    from infogan.train_step import build_optimizers
+    from infogan.tools.evaluate import restore_models
+    from infogan.training.tf1_checkpoint import export_tf1_state, save_tf1_checkpoint
+    from infogan.training.step import build_optimizers
     config, models, _ = restore_models(log_dir)
     optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr)
     os.makedirs(os.path.dirname(prefix))
@@ -55,24 +56,24 @@ def _run_module(module, *args, timeout=120):
 
 
 def test_evaluate_command_line_errors(tmp_path):
-    result = _run_module("infogan.evaluate", "--logdir", str(tmp_path))
+    result = _run_module("infogan.cli.evaluate", "--logdir", str(tmp_path))
     assert result.returncode == 2 and "holds no config.json" in result.stderr
-    result = _run_module("infogan.evaluate")
+    result = _run_module("infogan.cli.evaluate")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "evaluate: error: pass either --logdir, the log folder of a run, or --tf1_checkpoint")
 
 
 def test_sample_and_export_loads_without_infogan(tmp_path):
-    from infogan import training
+    from infogan.training import loop
     log_dir, export = str(tmp_path / "run"), str(tmp_path / "export")
-    training.train(dataclasses.replace(CONFIG, logdir=log_dir, epochs=1, max_iterations=2))
-    result = _run_module("infogan.sample", "--logdir", log_dir, "--num", "12", "--category", "3",
+    loop.train(dataclasses.replace(CONFIG, logdir=log_dir, epochs=1, max_iterations=2))
+    result = _run_module("infogan.cli.sample", "--logdir", log_dir, "--num", "12", "--category", "3",
                          "--continuous", "0.5", "--out", str(tmp_path / "s.png"), "--export", export,
                          timeout=180)
     assert result.returncode == 0, result.stderr
     assert os.path.getsize(tmp_path / "s.png") > 1000
-    bad = _run_module("infogan.sample", "--logdir", log_dir, "--category", "9", timeout=180)
+    bad = _run_module("infogan.cli.sample", "--logdir", log_dir, "--category", "9", timeout=180)
     assert bad.returncode == 2 and "outside 0..3" in bad.stderr
     # A fresh process that never imports infogan (run from tmp_path, nothing on sys.path).
     code = ("import sys, numpy as np, tensorflow as tf\n"
@@ -88,8 +89,8 @@ def test_sample_and_export_loads_without_infogan(tmp_path):
 
 
 def test_make_noise_codes():
-    from infogan.model_config import ModelConfig
-    from infogan.sample import make_noise
+    from infogan.model.config import ModelConfig
+    from infogan.tools.sample import make_noise
     model = ModelConfig(categorical_cardinality=(3, 2), num_continuous=2, style_size=4)
     noise = make_noise(model, 5, categories=[2, 0], continuous=[0.5, -1.0])
     assert noise.shape == (5, 11)

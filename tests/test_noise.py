@@ -1,7 +1,9 @@
 """Noise is bit-identical to a direct NumPy transcription of SPEC section 1."""
 import numpy as np
 
-from infogan import noise, plots
+from infogan.model import noise
+
+from infogan import plots
 
 
 def spec_infogan_noise(cardinalities, num_continuous, style_size, n):

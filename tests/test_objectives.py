@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from infogan import objectives
-from infogan.objectives import TINY
+from infogan.model import objectives
+from infogan.model.objectives import TINY
 
 
 def numpy_mutual_info(out, categoricals, continuous, cat_lambda, cont_lambda, fix_std):

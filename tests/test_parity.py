@@ -14,9 +14,9 @@ import pytest
 
 from conftest import REPO_ROOT
 from infogan.config import TrainConfig
-from infogan.model_config import ModelConfig
-from infogan.parity_run import compare_epochs, compare_with_reference, report_iterations
-from infogan.parity_checks import (Tolerances, compare_iterations, compare_states, iteration_table,
+from infogan.model.config import ModelConfig
+from infogan.parity.runner import compare_epochs, compare_with_reference, report_iterations
+from infogan.parity.compare import (Tolerances, compare_iterations, compare_states, iteration_table,
                                    relative_difference, verdict)
 
 TINY28 = dict(generator="fc:16,fc:7x7x4,reshape:7:7:4,deconv:4:2:4,deconv:4:2:1:sigmoid",

@@ -9,12 +9,12 @@ import pytest
 
 from conftest import REPO_ROOT, TINY_IMAGE_SHAPE
 from infogan.config import ConfigError, TrainConfig, validate
-from infogan.parity_run import build_port, build_reference
-from infogan.tf1_checkpoint import (CheckpointMismatchError, export_tf1_state, is_ignored_tf1_name,
+from infogan.parity.runner import build_port, build_reference
+from infogan.training.tf1_checkpoint import (CheckpointMismatchError, export_tf1_state, is_ignored_tf1_name,
                                     load_tf1_checkpoint, save_tf1_checkpoint, tf1_variable_map,
                                     tf1_variable_name)
-from infogan.tf1_loop import reference_iteration
-from infogan.training import make_noise_sampler
+from infogan.parity.reference_loop import reference_iteration
+from infogan.training.loop import make_noise_sampler
 
 
 def train_once(reference, model_config, seed):

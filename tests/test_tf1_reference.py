@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from infogan.tf1_reference import TINY, TF1Reference, parse_layer, parse_math
+from infogan.parity.reference import TINY, TF1Reference, parse_layer, parse_math
 
 DEFAULT_G = "fc:1024,fc:7x7x128,reshape:7:7:128,deconv:4:2:64,deconv:4:2:1:sigmoid"
 DEFAULT_D = "conv:4:2:64:lrelu,conv:4:2:128:lrelu,fc:1024:lrelu"

@@ -1,4 +1,4 @@
-"""The runtime shim of `parity --tf1_repo` (infogan/tf1_shim.py) on a TF1-style fixture checkout.
+"""The runtime shim of `parity --tf1_repo` (infogan/shim.py) on a TF1-style fixture checkout.
 
 tests/fixtures/tf1_style_repo is a tiny GAN written in the original code's TF1 idioms (no copy of
 it): `import tensorflow as tf`, `tensorflow.contrib.layers`, the tutorial MNIST reader, a
@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO_ROOT
-from infogan import data, tf1_shim
+from conftest import MNIST_DIR, REPO_ROOT
+from infogan import data
+from infogan.parity import shim
 from infogan.config import ConfigError, TrainConfig
-from infogan.tf1_checkpoint import read_tf1_checkpoint
-from infogan.model_config import ModelConfig
-from infogan.tf1_repo import run_checkout, run_shim, train_flags
+from infogan.training.tf1_checkpoint import read_tf1_checkpoint
+from infogan.model.config import ModelConfig
+from infogan.parity.checkout import run_checkout, run_shim, train_flags
 
 FIXTURE = os.path.join(REPO_ROOT, "tests", "fixtures", "tf1_style_repo")
-MNIST_DIR = os.path.join(REPO_ROOT, "MNIST_data")
 FIXTURE_ARGS = ["--epochs", "2", "--max_images", "48", "--batch_size", "16"]
 REAL_PASS_EMA = "discriminator/bn/discriminator_1/bn/moments/Squeeze/ExponentialMovingAverage"
 tf1 = tf.compat.v1
@@ -82,11 +82,11 @@ def test_auto_reuse_fix():
 
     with pytest.raises(ValueError, match="does not exist"):
         second_pass(tf1.variable_scope)
-    assert second_pass(tf1_shim.variable_scope_with_auto_reuse(tf1)) == "net/created_on_reuse"
+    assert second_pass(shim.variable_scope_with_auto_reuse(tf1)) == "net/created_on_reuse"
 
 
 def test_mnist_reader_is_ours():
-    datasets = tf1_shim.make_read_data_sets(MNIST_DIR)("MNIST_data/", one_hot=True)
+    datasets = shim.make_read_data_sets(MNIST_DIR)("MNIST_data/", one_hot=True)
     assert datasets.train.images.shape == (55000, 784) and datasets.train.images.dtype == np.float32
     assert datasets.validation.num_examples == 5000 and datasets.test.num_examples == 10000
     assert datasets.train.labels.shape == (55000, 10)
@@ -96,7 +96,7 @@ def test_mnist_reader_is_ours():
 
 def test_contrib_batch_norm_is_tf1_non_fused():
     """Biased batch variance, in-place moving averages (updates_collections=None), no gamma."""
-    batch_norm = tf1_shim.make_batch_norm(tf)
+    batch_norm = shim.make_batch_norm(tf)
     x = np.random.RandomState(0).randn(6, 3).astype(np.float32)
     with tf.Graph().as_default():
         inputs = tf1.placeholder(tf.float32, [None, 3])

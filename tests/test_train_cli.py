@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
-from infogan import cli, data
+from conftest import MNIST_DIR, REPO_ROOT
+from infogan.cli import train as train_cli
+from infogan import data
 
 EPOCH_LINE = re.compile(r"^epoch \d+ >> discriminator LL -?\d+\.\d\d \(lr=0\.000200\), "
                         r"generator LL -?\d+\.\d\d \(lr=0\.001000\)(, infogan loss -?\d+\.\d\d)?$")
@@ -33,17 +34,17 @@ def event_tags(log_dir):
 
 
 def test_shipped_mnist_matches_checksums():
-    lines = open(os.path.join(REPO_ROOT, "MNIST_data", "CHECKSUMS")).read().splitlines()
+    lines = open(os.path.join(MNIST_DIR, "CHECKSUMS")).read().splitlines()
     sha = dict(reversed(line.split()) for line in lines if line.endswith(".gz"))
     for name, digest in sha.items():
-        with open(os.path.join(REPO_ROOT, "MNIST_data", name), "rb") as stream:
+        with open(os.path.join(MNIST_DIR, name), "rb") as stream:
             assert hashlib.sha256(stream.read()).hexdigest() == digest, name
 
 
 def test_mnist_training_split():
-    images = data.load_mnist(os.path.join(REPO_ROOT, "MNIST_data"))
+    images = data.load_mnist(MNIST_DIR)
     assert images.shape == (55000, 28, 28, 1) and images.dtype == np.float32
-    raw = data.read_idx(os.path.join(REPO_ROOT, "MNIST_data", data.MNIST_TRAIN_IMAGES))
+    raw = data.read_idx(os.path.join(MNIST_DIR, data.MNIST_TRAIN_IMAGES))
     np.testing.assert_array_equal(images[0, ..., 0], raw[5000].astype(np.float32) * np.float32(1 / 255))
     assert images.max() == 1.0 and images.min() == 0.0
 
@@ -102,7 +103,7 @@ def test_bad_flags_exit_2_with_one_line_and_write_nothing(tmp_path):
 
 def test_existing_log_folder_is_never_reused(tmp_path):
     from infogan.config import TrainConfig
-    from infogan.training import create_log_dir
+    from infogan.training.loop import create_log_dir
     config = TrainConfig(log_root=str(tmp_path))
     made = [create_log_dir(config) for _ in range(3)]
     base = str(tmp_path / "mnist_log" / "infogan")
@@ -116,16 +117,16 @@ def test_existing_log_folder_is_never_reused(tmp_path):
 
 
 def test_list_arguments_are_joined():
-    assert cli.join_list_arguments(["x", "--scale_dataset", "64", "64", "--seed", "3"]) == [
+    assert train_cli.join_list_arguments(["x", "--scale_dataset", "64", "64", "--seed", "3"]) == [
         "x", "--scale_dataset=64,64", "--seed", "3"]
-    assert cli.join_list_arguments(["--categorical_cardinality", "--fix_std"]) == [
+    assert train_cli.join_list_arguments(["--categorical_cardinality", "--fix_std"]) == [
         "--categorical_cardinality=", "--fix_std"]
-    assert cli.join_list_arguments(["--scale_dataset=64,64"]) == ["--scale_dataset=64,64"]
+    assert train_cli.join_list_arguments(["--scale_dataset=64,64"]) == ["--scale_dataset=64,64"]
 
 
 def test_same_seed_same_numbers(tmp_path, capsys):
     from infogan.config import TrainConfig
-    from infogan.training import train
+    from infogan.training.loop import train
     outputs = []
     for name in ("a", "b"):
         train(TrainConfig(epochs=2, max_images=48, batch_size=16, plot_every=100,

@@ -10,11 +10,11 @@ import pytest
 import tensorflow as tf
 
 from conftest import TINY_IMAGE_SHAPE
-from infogan import train_step
-from infogan.model import build_models, noise_to_tensor
-from infogan.networks import FAKE_PASS, REAL_PASS
-from infogan.noise import create_infogan_noise_sample
-from infogan.objectives import discriminator_objective, generator_objective
+from infogan.training import step as train_step
+from infogan.model.models import build_models, noise_to_tensor
+from infogan.model.networks import FAKE_PASS, REAL_PASS
+from infogan.model.noise import create_infogan_noise_sample
+from infogan.model.objectives import discriminator_objective, generator_objective
 
 B1, B2, EPS = 0.5, 0.999, 1e-8
 G_LR, D_LR = 1e-3, 2e-4

@@ -8,11 +8,10 @@ import pytest
 
 from conftest import REPO_ROOT
 from image_fixtures import truncate, write_image
-from infogan import config as config_lib
-from infogan.architecture import ArchitectureError
+from infogan.model.architecture import ArchitectureError
 from infogan.config import ConfigError, TrainConfig, check_image_shape, validate
 from infogan.data import DatasetError
-from infogan.model_config import ModelConfig
+from infogan.model.config import ModelConfig
 
 
 def model_config(**changes):
@@ -112,7 +111,7 @@ def folder_config(folder, **changes):
 
 
 def test_load_images_checks_shapes_before_building_a_cache(tmp_path, capsys):
-    from infogan.training import load_images
+    from infogan.training.loop import load_images
     write_image(str(tmp_path / "images" / "a.png"), "L")
     config = folder_config(tmp_path / "images", cache_dir=str(tmp_path / "cache"))
     with pytest.raises(ConfigError, match="data's images are 8x16x1.*--generator"):
@@ -161,7 +160,7 @@ def test_train_py_refuses_bad_folders_and_shapes(tmp_path):
     assert result.returncode == 2 and len(errors) == 1, result.stderr
     assert "shape 28x28x1 but the data's images are 64x64x1" in errors[0]
     assert not (tmp_path / "log").exists() and not os.path.exists(
-        os.path.join(config_lib.PROJECT_DIR, "good_log"))
+        os.path.join(REPO_ROOT, "good_log"))
 
 
 def test_dataset_error_is_a_value_error():

@@ -1,24 +1,15 @@
-"""Generate images from a trained run: `python -m infogan.sample --logdir DIR`.
-
-    python -m infogan.sample --logdir mnist_log/infogan --num 20 --category 3 --out threes.png
-    python -m infogan.sample --logdir mnist_log/infogan --continuous 0.5,-1 --out fixed.png
-    python -m infogan.sample --logdir mnist_log/infogan --sweep 0 --out sweep.png
-    python -m infogan.sample --logdir mnist_log/infogan --export generator_savedmodel
+"""Images with chosen codes from a trained generator, and its SavedModel export (`infogan-sample`).
 
 The generator runs in inference mode, as for the TF1 code's TensorBoard images. `--export` writes
 a SavedModel usable without this package: `tf.saved_model.load(DIR)(noise)` -> images.
 """
-import sys
-
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
 
 from infogan import plots
 from infogan.config import ConfigError
-from infogan.evaluate import restore_models
-from infogan.model import noise_to_tensor
-from infogan.training import make_noise_sampler
+from infogan.model.models import noise_to_tensor
+from infogan.training.loop import make_noise_sampler
 
 COLUMNS = 10
 
@@ -87,54 +78,20 @@ def export_generator(models, directory):
     tf.saved_model.save(module, directory, signatures=module.__call__.get_concrete_function())
     return directory
 
-FLAGS = flags.FLAGS
 
+def write_samples(models, noise, path, sweep_labels=None):
+    """Generates images from `noise` (inference mode) and writes them as a grid of COLUMNS.
 
-def define_flags():
-    """Defines this command's flags (only when run as a program)."""
-    flags.DEFINE_string("logdir", None, "Log folder of a run.")
-    flags.DEFINE_string("checkpoint", None, "A checkpoint path (default: the run's newest).")
-    flags.DEFINE_integer("num", 20, "Number of images.")
-    flags.DEFINE_string("category", None, "Category per categorical code, e.g. 3 (or 3,1 with two codes).")
-    flags.DEFINE_string("continuous", None, "Value per continuous code, e.g. 0.5,-1.")
-    flags.DEFINE_integer("sweep", None, "Sweep this continuous code over [-2, 2] along each row.")
-    flags.DEFINE_integer("seed", 0, "NumPy seed of the random codes.")
-    flags.DEFINE_string("out", "samples.png", "PNG to write.")
-    flags.DEFINE_string("export", None, "Also write the generator as a SavedModel here.")
+    Args:
+      sweep_labels: column labels when each row sweeps a code.
 
-
-
-def run(argv):
-    """Generates the requested images (and the export); returns the files written."""
-    del argv
-    if FLAGS.logdir is None:
-        raise ConfigError("pass --logdir, the log folder of a run")
-    config, models, _ = restore_models(FLAGS.logdir, FLAGS.checkpoint)
-    model = config.model
-    categories = parse_values(FLAGS.category, len(model.categorical_cardinality), int, "category")
-    continuous = parse_values(FLAGS.continuous, model.num_continuous, float, "continuous")
-    noise = make_noise(model, FLAGS.num, categories, continuous, FLAGS.sweep, FLAGS.seed)
+    Returns:
+      the path written.
+    """
     images = models.generator(noise_to_tensor(noise), training=False).numpy()
     rows = -(-len(images) // COLUMNS)
     padded = np.ones((rows * COLUMNS,) + images.shape[1:], images.dtype)
     padded[:len(images)] = images
     grid = padded.reshape((rows, COLUMNS) + images.shape[1:])
-    labels = plots.sweep_labels(COLUMNS) if FLAGS.sweep is not None else None
-    plots.save_grid_figure(FLAGS.out, grid, "samples", labels)
-    written = [FLAGS.out]
-    if FLAGS.export:
-        written.append(export_generator(models, FLAGS.export))
-    return written
-
-
-def main(argv):
-    try:
-        print("\n".join("wrote %s" % path for path in run(argv)))
-    except ConfigError as error:
-        print("sample: error: %s" % error, file=sys.stderr)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    plots.save_grid_figure(path, grid, "samples", sweep_labels)
+    return path

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from infogan.data import DatasetError
-from infogan.image_folder import ImageFolderDataset, print_warning
+from infogan.data.image_folder import ImageFolderDataset, print_warning
 
 CACHE_VERSION = 1
 BUILD_BATCH = 256

@@ -1,7 +1,7 @@
-"""How well a trained InfoGAN disentangles: `python -m infogan.evaluate --logdir DIR`.
+"""How well a trained InfoGAN disentangles (`infogan-evaluate`).
 
-`--tf1_checkpoint PATH` evaluates a checkpoint of the TF1 code instead (trained with its default
-networks, e.g. written by `python -m infogan.tf1_shim --save_checkpoint`), with the same measures.
+A checkpoint of the TF1 code can be evaluated too (trained with its default networks, e.g. written
+by `python -m infogan.parity.shim --save_checkpoint`), with the same measures.
 
 - Unsupervised categorical accuracy on the 10000 MNIST test images: the Q network's most likely
   category of each real image, mapped to the digit labels one-to-one (Hungarian) and
@@ -14,22 +14,20 @@ The discriminator and Q network run as in training (batch statistics, batches of
 batch size); nothing is written back to the checkpoint.
 """
 import os
-import sys
 
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
 
 from infogan import data, plots
-from infogan.assignment import max_weight_assignment
-from infogan.checkpoints import load_config, network_objects
 from infogan.config import MNIST_SHAPE, ConfigError, TrainConfig
-from infogan.model import build_models, noise_to_tensor
-from infogan.model_config import ModelConfig
-from infogan.networks import REAL_PASS
-from infogan.noise import create_infogan_noise_sample
-from infogan.tf1_checkpoint import CheckpointMismatchError, load_tf1_checkpoint
-from infogan.train_step import build_optimizers
+from infogan.model.config import ModelConfig
+from infogan.model.models import build_models, noise_to_tensor
+from infogan.model.networks import REAL_PASS
+from infogan.model.noise import create_infogan_noise_sample
+from infogan.tools.assignment import max_weight_assignment
+from infogan.training.checkpoints import load_config, network_objects
+from infogan.training.step import build_optimizers
+from infogan.training.tf1_checkpoint import load_tf1_checkpoint
 
 
 def restore_models(log_dir, checkpoint_path=None):
@@ -174,50 +172,3 @@ def evaluate_models(models, checkpoint, mnist_dir, batch_size, figure_dir, num_s
         results["continuous_correlations"] = continuous_correlations(models, num_samples, batch_size)
     results["figures"] = write_figures(models, figure_dir)
     return results
-
-FLAGS = flags.FLAGS
-
-
-def define_flags():
-    """Defines this command's flags (only when run as a program)."""
-    flags.DEFINE_string("logdir", None, "Log folder of a run (holds config.json and checkpoints/).")
-    flags.DEFINE_string("checkpoint", None, "A checkpoint path (default: the run's newest).")
-    flags.DEFINE_string("mnist_dir", None, "MNIST folder (default: the run's).")
-    flags.DEFINE_string("tf1_checkpoint", None, "Evaluate this checkpoint of the TF1 code (trained "
-                        "with its default networks) instead of a run of the port.")
-
-
-def run_from_flags():
-    """Evaluates what the flags name; returns the results of `evaluate` or `evaluate_tf1_checkpoint`."""
-    if (FLAGS.logdir is None) == (FLAGS.tf1_checkpoint is None):
-        raise ConfigError("pass either --logdir, the log folder of a run, or --tf1_checkpoint")
-    if FLAGS.tf1_checkpoint is None:
-        return evaluate(FLAGS.logdir, FLAGS.checkpoint, FLAGS.mnist_dir)
-    if FLAGS.checkpoint is not None:
-        raise ConfigError("--checkpoint picks a checkpoint of --logdir; with --tf1_checkpoint leave it out")
-    try:
-        return evaluate_tf1_checkpoint(FLAGS.tf1_checkpoint, mnist_dir=FLAGS.mnist_dir)
-    except CheckpointMismatchError as error:
-        raise ConfigError("--tf1_checkpoint takes the TF1 code's default networks; %s" % error) from None
-
-
-def main(argv):
-    del argv
-    try:
-        results = run_from_flags()
-    except ConfigError as error:
-        print("evaluate: error: %s" % error, file=sys.stderr)
-        sys.exit(2)
-    print("checkpoint: %s" % results["checkpoint"])
-    print("categorical accuracy, one-to-one (Hungarian): %.2f%%" % (100 * results["one_to_one"]))
-    print("categorical accuracy, many-to-one: %.2f%%" % (100 * results["many_to_one"]))
-    print("confusion matrix (rows: Q category, columns: digit label):")
-    print(results["confusion"])
-    for code, value in enumerate(results.get("continuous_correlations", [])):
-        print("continuous code %d: correlation(code, Q mean) = %.3f" % (code, value))
-    print("figures: %s" % ", ".join(results["figures"]))
-
-
-if __name__ == "__main__":
-    define_flags()
-    app.run(main)

@@ -4,17 +4,18 @@ List flags take `--scale_dataset=64,64` and also the original space-separated fo
 `--scale_dataset 64 64`; booleans take `--X` and `--noX`.
 """
 import dataclasses
+import os
 import signal
 import sys
 
-from absl import flags
+from absl import app, flags
 from absl import logging as absl_logging
 
-from infogan.architecture import ArchitectureError
-from infogan.config import DEFAULT_MNIST_DIR, PROJECT_DIR, ConfigError, TrainConfig
+from infogan.model.architecture import ArchitectureError
+from infogan.config import DEFAULT_MNIST_DIR, ConfigError, TrainConfig
 from infogan.config import validate
 from infogan.data import DEFAULT_FASHION_MNIST_DIR
-from infogan.model_config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig
+from infogan.model.config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig
 
 FLAGS = flags.FLAGS
 LIST_FLAGS = ("scale_dataset", "categorical_cardinality")
@@ -109,9 +110,9 @@ def _integers(name):
 def config_from_flags():
     """Builds a TrainConfig from the parsed flags (from the run's config.json with --resume)."""
     if FLAGS.resume is not None:
-        from infogan import checkpoints  # noqa: imports TensorFlow, fine once flags parsed
+        from infogan.training import checkpoints  # noqa: imports TensorFlow, fine once flags parsed
         log_dir = FLAGS.resume or checkpoints.latest_run(
-            PROJECT_DIR, TrainConfig(dataset=FLAGS.dataset).dataset_name, FLAGS.infogan)
+            os.getcwd(), TrainConfig(dataset=FLAGS.dataset).dataset_name, FLAGS.infogan)
         config = checkpoints.resume_config(log_dir, FLAGS.epochs if FLAGS["epochs"].present else None)
         if FLAGS["jit_compile"].present:  # a speed setting: may change between sessions
             config = dataclasses.replace(config, jit_compile=FLAGS.jit_compile)
@@ -148,7 +149,7 @@ def main(argv):
     except (ConfigError, ArchitectureError) as error:
         fail(str(error))
     from infogan.data import DatasetError
-    from infogan.training import TrainingDiverged, train
+    from infogan.training.loop import TrainingDiverged, train
     try:
         train(config)
     except (ConfigError, DatasetError, ArchitectureError) as error:
@@ -159,3 +160,9 @@ def main(argv):
     except KeyboardInterrupt:
         print("Interrupted: the TensorBoard logs written so far are on disk.", file=sys.stderr)
         sys.exit(130)
+
+
+def run():
+    """Console entry point (`infogan-train`, `python train.py`)."""
+    define_flags()
+    app.run(main, flags_parser=parse_flags)

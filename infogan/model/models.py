@@ -5,8 +5,9 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from infogan.model_config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig  # noqa: F401
-from infogan.networks import Discriminator, Generator, MutualInfoHead
+from infogan.model.config import ModelConfig
+from infogan.model.networks import Discriminator, Generator, MutualInfoHead
+
 
 @dataclasses.dataclass
 class InfoGANModels:

@@ -1,4 +1,4 @@
-"""Running a user's checkout of the TF1 code through `infogan.tf1_shim`, in a child process.
+"""Running a user's checkout of the TF1 code through `infogan.parity.shim`, in a child process.
 
     run = run_checkout("/src/tensorflow-infogan", train_config, work_dir, state=None)
     run.epoch_lines, run.records, run.initial_state, run.final_state
@@ -12,8 +12,10 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from infogan.config import PROJECT_DIR, ConfigError
+from infogan.config import ConfigError
 
+# The folder holding the `infogan` package: the child process imports it from there.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NO_PLOTS = 10 ** 9  # a plot_every beyond any run
 
 
@@ -62,8 +64,8 @@ def train_flags(config):
 
 
 def shim_command(repo, mnist_dir, work_dir, train_args, state_path=None, options=()):
-    """The child process's command line: `python -m infogan.tf1_shim ... -- train_args`."""
-    command = [sys.executable, "-m", "infogan.tf1_shim", "--repo", os.path.abspath(repo),
+    """The child process's command line: `python -m infogan.parity.shim ... -- train_args`."""
+    command = [sys.executable, "-m", "infogan.parity.shim", "--repo", os.path.abspath(repo),
                "--mnist_dir", os.path.abspath(mnist_dir), "--output", os.path.abspath(work_dir)]
     if state_path is not None:
         command += ["--state", state_path]
@@ -79,7 +81,7 @@ def run_shim(repo, mnist_dir, work_dir, train_args, state=None, options=(), time
       work_dir: a folder for the exchanged files (created if needed).
       train_args: the script's command-line flags.
       state: optional {TF1 name: array} assigned right after the checkout initialises.
-      options: more `infogan.tf1_shim` options, e.g. ["--save_checkpoint", PREFIX].
+      options: more `infogan.parity.shim` options, e.g. ["--save_checkpoint", PREFIX].
 
     Returns:
       CheckoutRun.
@@ -95,10 +97,10 @@ def run_shim(repo, mnist_dir, work_dir, train_args, state=None, options=(), time
         state_path = os.path.abspath(os.path.join(work_dir, "start_state.npz"))
         np.savez(state_path, **state)
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [PROJECT_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        [PACKAGE_PARENT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     # Started from this project's folder, so that `-m infogan...` is never the checkout's package.
     process = subprocess.run(shim_command(repo, mnist_dir, work_dir, train_args, state_path, options),
-                             capture_output=True, text=True, env=environment, cwd=PROJECT_DIR,
+                             capture_output=True, text=True, env=environment, cwd=PACKAGE_PARENT,
                              timeout=timeout)
     if process.returncode != 0:
         tail = "\n".join(process.stderr.strip().splitlines()[-15:])

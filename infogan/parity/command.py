@@ -1,4 +1,4 @@
-"""`python -m infogan.parity`: does the port compute what the TF1 code computed?
+"""`infogan-parity` (`python -m infogan.parity`): does the port compute what the TF1 code computed?
 
     python -m infogan.parity                                  # default networks, batch 64, 20 iterations
     python -m infogan.parity --iterations 5 --batch_size 8
@@ -6,10 +6,10 @@
     python -m infogan.parity --epochs 1 --max_images 6400      # both whole training loops: epoch lines
     python -m infogan.parity --tf1_repo ~/src/tensorflow-infogan   # the original code, not our reference
 
-The TF1 side is the TF1-style reference graph (infogan/tf1_reference.py) or, with --tf1_repo, an
-unmodified checkout of the original code run through infogan/tf1_shim.py. Both sides start from
+The TF1 side is the TF1-style reference graph (infogan/parity/reference.py) or, with --tf1_repo, an
+unmodified checkout of the original code run through infogan/parity/shim.py. Both sides start from
 the same weights (the reference's fresh initialisation, the checkout's, or --tf1_checkpoint) and
-get the same real batches and noise, drawn in the TF1 code's NumPy order (infogan/parity_run.py).
+get the same real batches and noise, drawn in the TF1 code's NumPy order (infogan/parity/runner.py).
 Takes the train.py flags. Exit status: 0 when every target is met, 1 when one is not, 2 for a
 usage error.
 """
@@ -17,9 +17,9 @@ import sys
 
 from absl import app, flags, logging
 
-from infogan import cli
-from infogan.architecture import ArchitectureError
+from infogan.cli import train as train_cli
 from infogan.config import ConfigError, validate
+from infogan.model.architecture import ArchitectureError
 
 FLAGS = flags.FLAGS
 USAGE_ERROR = 2
@@ -27,7 +27,7 @@ USAGE_ERROR = 2
 
 def define_flags():
     """The train.py flags, plus the comparison's own."""
-    cli.define_flags()
+    train_cli.define_flags()
     flags.DEFINE_integer("iterations", 20, "Iterations to compare (without --epochs), on the first "
                          "iterations x batch_size images (fewer with --max_images).")
     flags.DEFINE_float("forward_tolerance", 1e-5, "Largest absolute difference of forward outputs.")
@@ -36,7 +36,7 @@ def define_flags():
     flags.DEFINE_float("parameter_tolerance", 1e-3,
                        "Largest relative difference of any variable after the iterations.")
     flags.DEFINE_string("tf1_repo", None, "Compare with this checkout of the original TF1 code "
-                        "(run through infogan/tf1_shim.py) instead of the TF1 reference graph.")
+                        "(run through infogan/parity/shim.py) instead of the TF1 reference graph.")
 
 
 def fail(message):
@@ -48,7 +48,7 @@ def fail(message):
 def parse_flags(argv):
     """absl flags parser: the space-separated list form too; exits 2 on bad flags."""
     try:
-        return FLAGS(cli.join_list_arguments(argv))
+        return FLAGS(train_cli.join_list_arguments(argv))
     except flags.Error as error:
         fail(str(error))
 
@@ -58,7 +58,7 @@ def main(argv):
     if len(argv) > 1:
         fail("unexpected arguments %s" % " ".join(argv[1:]))
     try:
-        config = cli.config_from_flags()
+        config = train_cli.config_from_flags()
         validate(config)  # before TensorFlow is imported: a bad flag prints one line only
         if FLAGS.iterations <= 0:
             raise ConfigError("--iterations must be a positive integer, got %d" % FLAGS.iterations)
@@ -69,19 +69,24 @@ def main(argv):
 
 
 def _run(config):
-    from infogan import parity_run
     from infogan.data import DatasetError
-    from infogan.parity_checks import Tolerances
+    from infogan.parity import runner
+    from infogan.parity.compare import Tolerances
     logging.set_verbosity(logging.WARNING)  # no TF1 Saver chatter between the tables
     tolerances = Tolerances(FLAGS.forward_tolerance, FLAGS.objective_tolerance,
                             FLAGS.parameter_tolerance)
     try:
-        return parity_run.run(config, FLAGS.iterations, tolerances, FLAGS.tf1_repo,
-                              epoch_mode=FLAGS["epochs"].present)
+        return runner.run(config, FLAGS.iterations, tolerances, FLAGS.tf1_repo,
+                          epoch_mode=FLAGS["epochs"].present)
     except DatasetError as error:
         raise ConfigError(str(error)) from None
 
 
-if __name__ == "__main__":
+def run():
+    """Console entry point."""
     define_flags()
     app.run(main, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+    run()

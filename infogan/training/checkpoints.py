@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from infogan.config import ConfigError, TrainConfig
-from infogan.model_config import ModelConfig
+from infogan.model.config import ModelConfig
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_SUBDIR = "checkpoints"

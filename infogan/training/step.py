@@ -7,10 +7,10 @@ import dataclasses
 
 import tensorflow as tf
 
-from infogan.networks import FAKE_PASS, REAL_PASS
-from infogan.objectives import (discriminator_objective, generator_objective,
+from infogan.model.networks import FAKE_PASS, REAL_PASS
+from infogan.model.objectives import (discriminator_objective, generator_objective,
                                 reconstruct_mutual_info, split_codes)
-from infogan.optimizers import TF1Adam
+from infogan.training.optimizers import TF1Adam
 
 # Keys of the per-iteration results; the first six are also the TensorBoard scalar tags.
 DISCRIMINATOR_OBJECTIVE = "discriminator_objective"

@@ -1,7 +1,7 @@
 """What `python -m infogan.parity` runs: both sides from the same state, on the same data.
 
 The TF1 side is the TF1 reference graph (in this process) or a checkout of the original code
-(in a child process, through infogan/tf1_shim.py). Iteration mode: the same real batches and
+(in a child process, through infogan/parity/shim.py). Iteration mode: the same real batches and
 noise, drawn in the TF1 code's NumPy order, fed to both for N iterations. Epoch mode: both whole
 training loops from the same TF1 checkpoint and seed, compared by their printed epoch lines.
 """
@@ -14,17 +14,17 @@ import tempfile
 
 import tensorflow as tf
 
-from infogan.model import build_models, noise_to_tensor
-from infogan.networks import FAKE_PASS, REAL_PASS
-from infogan.parity_checks import (IterationComparison, compare_iterations, compare_states,
+from infogan.model.models import build_models, noise_to_tensor
+from infogan.model.networks import FAKE_PASS, REAL_PASS
+from infogan.parity.compare import (IterationComparison, compare_iterations, compare_states,
                                    max_abs_difference, report_lines)
-from infogan.tf1_checkpoint import (assign_tf1_state, export_tf1_state, load_tf1_checkpoint,
+from infogan.training.tf1_checkpoint import (assign_tf1_state, export_tf1_state, load_tf1_checkpoint,
                                     save_tf1_checkpoint)
-from infogan.tf1_loop import reference_iteration, tf1_feed, train_reference
-from infogan.tf1_reference import TF1Reference
-from infogan.tf1_repo import NO_PLOTS, epoch_lines, run_checkout
-from infogan.train_step import batch_agnostic_function, build_optimizers, make_train_iteration
-from infogan.training import load_images, make_noise_sampler, train
+from infogan.parity.reference_loop import reference_iteration, tf1_feed, train_reference
+from infogan.parity.reference import TF1Reference
+from infogan.parity.checkout import NO_PLOTS, epoch_lines, run_checkout
+from infogan.training.step import batch_agnostic_function, build_optimizers, make_train_iteration
+from infogan.training.loop import load_images, make_noise_sampler, train
 
 
 def build_port(config, image_shape):
@@ -242,7 +242,7 @@ def run(config, iterations, tolerances, repo=None, epoch_mode=False):
     Args:
       config: TrainConfig (model flags, batch size, seed, data, tf1_checkpoint...).
       iterations: iterations of the iteration mode.
-      tolerances: parity_checks.Tolerances.
+      tolerances: compare.Tolerances.
       repo: a checkout of the TF1 code, or None for the TF1 reference graph.
       epoch_mode: compare the epoch lines of config.epochs epochs instead.
 

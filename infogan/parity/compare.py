@@ -1,13 +1,13 @@
 """Comparing the TF1 code's numbers with the port's: differences, verdicts, and the printed tables.
 
-NumPy only (no model code); `infogan.parity_run` produces the numbers. Relative differences are
+NumPy only (no model code); `infogan.parity.runner` produces the numbers. Relative differences are
 |a - b| / max(|a|, |b|) for scalars, and max|a - b| / max(max|a|, max|b|) for a tensor.
 """
 import dataclasses
 
 import numpy as np
 
-from infogan.tf1_checkpoint import is_ignored_tf1_name
+from infogan.training.tf1_checkpoint import is_ignored_tf1_name
 
 # Per-iteration values compared, in table order; the first three are shown side by side.
 COMPARED_KEYS = ("discriminator_objective", "generator_objective", "mutual_info_objective",

@@ -1,12 +1,13 @@
-"""Training data (SPEC section 7): the `Dataset` interface, and MNIST-style IDX datasets in memory.
+"""MNIST-style IDX datasets (MNIST, Fashion-MNIST): the reader and TF1's training split.
 
-Image folders are streamed by `infogan.image_folder`. This module imports no TensorFlow, so
-flags can be checked against it before TensorFlow loads.
+Imports no TensorFlow, so flags can be checked against the files before TensorFlow loads.
 """
 import gzip
 import os
 
 import numpy as np
+
+from infogan.data.dataset import ArrayDataset, DatasetError
 
 MNIST = "mnist"
 FASHION_MNIST = "fashion_mnist"  # the --dataset value that selects Fashion-MNIST
@@ -15,59 +16,13 @@ MNIST_TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 MNIST_TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
 MNIST_TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 MNIST_TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
+DEFAULT_MNIST_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mnist")  # shipped
 MNIST_VALIDATION_SIZE = 5000  # TF1's read_data_sets kept images 5000.. of the training file
 _IDX_HINTS = {
     MNIST: "point --mnist_dir at a folder holding the four MNIST IDX .gz files",
     FASHION_MNIST: "install it with `apt-get install dataset-fashion-mnist` or point "
                    "--fashion_mnist_dir at a folder holding the four Fashion-MNIST IDX .gz files",
 }
-
-
-class DatasetError(ValueError):
-    """A dataset that cannot be used; the message says what is wrong and how to fix it."""
-
-
-class Dataset:
-    """Training images of one shape, read in the order of a permutation.
-
-    Attributes:
-      name: "mnist", "fashion_mnist", or an image folder's base name.
-      num_images: how many images one epoch has.
-      image_shape: (height, width, channels).
-    """
-
-    def __init__(self, name, num_images, image_shape):
-        self.name, self.num_images, self.image_shape = name, num_images, tuple(image_shape)
-
-    @property
-    def shape(self):
-        """(num_images, height, width, channels), as an array of all images would have."""
-        return (self.num_images,) + self.image_shape
-
-    def batches(self, permutation, batch_size):
-        """Yields the images `permutation[start:start + batch_size]` for start = 0, batch_size, ...
-
-        Args:
-          permutation: integer array of image indices (one epoch's order).
-          batch_size: images per batch; the last batch may be shorter.
-
-        Returns:
-          an iterator of float32 arrays [b, height, width, channels] in [0, 1].
-        """
-        raise NotImplementedError
-
-
-class ArrayDataset(Dataset):
-    """A dataset held in memory as one float32 array [N, H, W, C] (MNIST-sized data)."""
-
-    def __init__(self, name, images):
-        super().__init__(name, images.shape[0], images.shape[1:])
-        self.images = images
-
-    def batches(self, permutation, batch_size):
-        """See `Dataset.batches`: `images[permutation[start:start + batch_size]]`, as TF1 sliced."""
-        for start in range(0, len(permutation), batch_size):
-            yield self.images[permutation[start:start + batch_size]]
 
 
 def read_idx(path):

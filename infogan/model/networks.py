@@ -9,8 +9,8 @@ does. The original functions keep their roles and take that object as first argu
 import keras
 import tensorflow as tf
 
-from infogan.architecture import describe_network, parse_architecture
-from infogan.batch_norm import ConvBatchNorm, FcBatchNorm
+from infogan.model.architecture import describe_network, parse_architecture
+from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
 
 LRELU_LEAK = 0.01
 FAKE_PASS, REAL_PASS = 0, 1  # the discriminator's two sets of conv batch-norm statistics

@@ -7,7 +7,7 @@ plotter's draws. `python -m infogan.parity` runs it next to the port's `training
 import numpy as np
 
 from infogan import plots
-from infogan.training import epoch_line, make_noise_sampler
+from infogan.training.loop import epoch_line, make_noise_sampler
 
 # TF1Reference step results -> the port's result keys (the TensorBoard tags where there is one).
 D_STEP_KEYS = {"discriminator_objective": "discriminator_objective",

@@ -14,7 +14,7 @@ Only modules loaded from the checkout see the shim; for them
 
 It changes process-wide TensorFlow settings, so it runs in a child process:
 
-    python -m infogan.tf1_shim --repo PATH --mnist_dir DIR --output DIR [--state FILE.npz]
+    python -m infogan.parity.shim --repo PATH --mnist_dir DIR --output DIR [--state FILE.npz]
         [--save_checkpoint PREFIX] [--script train.py] -- <flags of the checkout's train.py>
 
 and leaves in --output: `scalars.json` ({step: {tag: value}}), `initial_state.npz` (the variables
@@ -32,8 +32,10 @@ import types
 
 import numpy as np
 
-from infogan import data, noise
-from infogan.tf1_reference import assign_moving_average
+from infogan import data
+
+from infogan.model import noise
+from infogan.parity.reference import assign_moving_average
 
 MNIST_PIXELS = 28 * 28
 
@@ -376,7 +378,7 @@ def write_outputs(recorder, output):
 
 
 def parse_arguments(argv):
-    parser = argparse.ArgumentParser(prog="python -m infogan.tf1_shim", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m infogan.parity.shim", description=__doc__.split("\n")[0])
     parser.add_argument("--repo", required=True, help="checkout of the TF1 code")
     parser.add_argument("--script", default="train.py", help="its training script")
     parser.add_argument("--mnist_dir", default=data_dir_default(), help="folder of the MNIST IDX files")
@@ -396,7 +398,7 @@ def data_dir_default():
 
 
 def main(argv=None):
-    """Entry point of `python -m infogan.tf1_shim`; returns the checkout's exit status."""
+    """Entry point of `python -m infogan.parity.shim`; returns the checkout's exit status."""
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     state = dict(np.load(arguments.state)) if arguments.state else {}
     recorder = Recorder(state, arguments.save_checkpoint and os.path.abspath(arguments.save_checkpoint))

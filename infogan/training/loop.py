@@ -8,12 +8,14 @@ import numpy as np
 import tensorflow as tf
 
 from infogan import config as config_lib
-from infogan import checkpoints, data, plots
-from infogan.model import build_models, noise_to_tensor
-from infogan.noise import create_gan_noise_sample, create_infogan_noise_sample
-from infogan.summaries import SummaryLogger
-from infogan.tf1_checkpoint import load_tf1_checkpoint
-from infogan.train_step import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE, G_STEP_INFOGAN_LOSS,
+from infogan.training import checkpoints
+from infogan import data
+from infogan import plots
+from infogan.model.models import build_models, noise_to_tensor
+from infogan.model.noise import create_gan_noise_sample, create_infogan_noise_sample
+from infogan.training.summaries import SummaryLogger
+from infogan.training.tf1_checkpoint import load_tf1_checkpoint
+from infogan.training.step import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE, G_STEP_INFOGAN_LOSS,
                                 GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS, build_optimizers,
                                 make_train_iteration)
 
@@ -42,7 +44,8 @@ def load_images(config):
     """
     if config.idx_kind is not None:
         return data.mnist_dataset(config.idx_dir, config.max_images, config.idx_kind), config.dataset_name
-    from infogan import image_cache, image_folder  # Pillow and tf.data: folders only
+    from infogan.data import image_cache  # Pillow and tf.data: folders only
+    from infogan.data import image_folder
     width, height = config.scale_dataset
     dataset = image_folder.open_image_folder(
         config.dataset, width, height, config.max_images, config.force_grayscale,
@@ -56,7 +59,7 @@ def load_images(config):
 def create_log_dir(config):
     """Creates a new, empty log folder and returns its path; never reuses an existing run.
 
-    The default is `<log_root>/<dataset>_log/<infogan|gan>`, else the first free of `...-0`, `...-1`...
+    The default is `<log root>/<dataset>_log/<infogan|gan>`, else the first free of `...-0`, `...-1`...
     """
     if config.logdir is not None:
         if os.path.isdir(config.logdir) and os.listdir(config.logdir):
@@ -65,7 +68,7 @@ def create_log_dir(config):
                 % config.logdir)
         os.makedirs(config.logdir, exist_ok=True)
         return config.logdir
-    base = os.path.join(config.log_root, "%s_log" % config.dataset_name,
+    base = os.path.join(config.log_root_dir, "%s_log" % config.dataset_name,
                         "infogan" if config.model.infogan else "gan")
     os.makedirs(os.path.dirname(base), exist_ok=True)
     candidate, suffix = base, 0

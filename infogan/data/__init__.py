@@ -1,0 +1,15 @@
+"""Training data: the `Dataset` interface, MNIST-style IDX files (the shipped MNIST is in `mnist/`),
+and image folders (`image_folder`, `image_cache`, imported on their own: they need TensorFlow).
+
+The names below import no TensorFlow.
+"""
+from infogan.data.dataset import ArrayDataset, Dataset, DatasetError
+from infogan.data.idx import (DEFAULT_FASHION_MNIST_DIR, DEFAULT_MNIST_DIR, FASHION_MNIST, MNIST,
+                              MNIST_TEST_IMAGES, MNIST_TEST_LABELS, MNIST_TRAIN_IMAGES,
+                              MNIST_TRAIN_LABELS, MNIST_VALIDATION_SIZE, idx_images_to_float,
+                              idx_path, load_mnist, load_mnist_test, mnist_dataset, read_idx)
+
+__all__ = ["ArrayDataset", "DEFAULT_FASHION_MNIST_DIR", "DEFAULT_MNIST_DIR", "Dataset", "DatasetError",
+           "FASHION_MNIST", "MNIST", "MNIST_TEST_IMAGES", "MNIST_TEST_LABELS", "MNIST_TRAIN_IMAGES",
+           "MNIST_TRAIN_LABELS", "MNIST_VALIDATION_SIZE", "idx_images_to_float", "idx_path",
+           "load_mnist", "load_mnist_test", "mnist_dataset", "read_idx"]

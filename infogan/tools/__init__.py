@@ -1,0 +1,1 @@
+"""Tools for trained runs: evaluation (categorical accuracy, code correlations) and sampling."""
