@@ -1,4 +1,4 @@
-"""The images the TF1 code plotted, drawn with the same NumPy calls (SPEC sections 7 and 9).
+"""The images the TF1 code plotted, drawn with the same NumPy calls (docs/tf1_semantics.md §7, §9).
 
 `categorical_variations` and `continuous_variations` return, per plotted set, a grid of images
 [rows = samples, columns = the swept code]. `image_strip` lays images side by side as the TF1

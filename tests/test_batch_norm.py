@@ -1,4 +1,4 @@
-"""Each batch norm against a NumPy computation of SPEC section 3, both modes, several steps."""
+"""Each batch norm against a NumPy computation of docs/tf1_semantics.md §3, both modes, several steps."""
 import numpy as np
 import tensorflow as tf
 
@@ -32,6 +32,22 @@ def test_conv_batch_norm_training_inference_and_ema():
     out = layer(x, training=False, pass_index=0).numpy()
     np.testing.assert_allclose(out, (x - ema_mean) / np.sqrt(ema_var + 1e-5) * gamma + beta, RTOL, ATOL)
     np.testing.assert_allclose(layer.moving_means[0].numpy(), ema_mean, RTOL, ATOL)  # no update
+
+
+def test_conv_batch_norm_inference_pass_that_moves_its_ema():
+    """TF1's inference passes also moved the EMA: normalised with the shadows as they were, then
+    the shadows move towards this batch's moments (decay 0.9)."""
+    layer = ConvBatchNorm(num_passes=1)
+    layer.build((None, 4, 4, 3))
+    layer.moving_variances[0].assign(np.ones(3, np.float32))
+    gamma, ema_mean, ema_var = layer.gamma.numpy(), np.zeros(3), np.ones(3)
+    for x in batches((5, 4, 4, 3), 3, seed=4):
+        out = layer(x, training=False, update_in_inference=True).numpy()
+        np.testing.assert_allclose(out, (x - ema_mean) / np.sqrt(ema_var + 1e-5) * gamma, RTOL, ATOL)
+        ema_mean -= (ema_mean - x.mean(axis=(0, 1, 2))) * 0.1
+        ema_var -= (ema_var - x.var(axis=(0, 1, 2))) * 0.1
+        np.testing.assert_allclose(layer.moving_means[0].numpy(), ema_mean, RTOL, ATOL)
+        np.testing.assert_allclose(layer.moving_variances[0].numpy(), ema_var, RTOL, ATOL)
 
 
 def test_fc_batch_norm_rank2_and_rank4():

@@ -17,7 +17,7 @@ WIDTH, HEIGHT = 16, 8
 
 
 def tf1_pixels(path, width=WIDTH, height=HEIGHT, force_grayscale=False):
-    """SPEC section 7 for one file: Pillow bilinear resize if the size differs, then "L"."""
+    """docs/tf1_semantics.md §7 for one file: Pillow bilinear resize if the size differs, then "L"."""
     image = Image.open(path)
     if image.size != (width, height):
         image = image.resize((width, height), Image.BILINEAR)

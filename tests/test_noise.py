@@ -1,4 +1,4 @@
-"""Noise is bit-identical to a direct NumPy transcription of SPEC section 1."""
+"""Noise is bit-identical to a direct NumPy transcription of docs/tf1_semantics.md §1."""
 import numpy as np
 
 from infogan.model import noise

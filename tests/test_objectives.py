@@ -1,4 +1,4 @@
-"""Objectives against the NumPy formulas of SPEC section 5."""
+"""Objectives against the NumPy formulas of docs/tf1_semantics.md §5."""
 import numpy as np
 import pytest
 import tensorflow as tf

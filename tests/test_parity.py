@@ -1,9 +1,9 @@
 """`python -m infogan.parity`: the port against the TF1 reference graph, on the shipped MNIST.
 
 The targets (float32, CPU): forward outputs within 1e-5 (absolute), logged values within 1e-4
-(relative) at every iteration, every variable within 1e-3 (relative) at the end, identical
-epoch lines. Here on the default networks with batch 8 for a few iterations, and on tiny
-networks for the epoch lines.
+(relative) at every iteration, every image summary within 1/255, every variable within 1e-3
+(relative) at the end, identical epoch lines. Here on the default networks with batch 8 for a
+few iterations, and on tiny networks for whole training loops (InfoGAN and GAN mode).
 """
 import os
 import subprocess
@@ -15,9 +15,9 @@ import pytest
 from conftest import REPO_ROOT
 from infogan.config import TrainConfig
 from infogan.model.config import ModelConfig
-from infogan.parity.runner import compare_epochs, compare_with_reference, report_iterations
-from infogan.parity.compare import (Tolerances, compare_iterations, compare_states, iteration_table,
-                                   relative_difference, verdict)
+from infogan.parity.compare import (Tolerances, compare_images, compare_iterations, compare_states,
+                                    iteration_table, relative_difference, verdict)
+from infogan.parity.runner import compare_epochs, compare_with_reference, report
 
 TINY28 = dict(generator="fc:16,fc:7x7x4,reshape:7:7:4,deconv:4:2:4,deconv:4:2:1:sigmoid",
               discriminator="conv:4:2:4:lrelu,conv:4:2:8:lrelu,fc:16:lrelu",
@@ -34,8 +34,9 @@ def run_parity(*args):
 
 @pytest.fixture(scope="module")
 def default_comparison():
-    """The default networks, batch 8, 3 iterations, from a fresh reference initialisation."""
-    return compare_with_reference(TrainConfig(batch_size=8), iterations=3)
+    """The default networks, batch 8, 3 iterations with a plot after the second, from a fresh
+    reference initialisation."""
+    return compare_with_reference(TrainConfig(batch_size=8, plot_every=2), iterations=3)
 
 
 def test_default_networks_meet_the_targets(default_comparison):
@@ -52,28 +53,45 @@ def test_default_networks_meet_the_targets(default_comparison):
     worst = default_comparison.states[0]
     assert worst[0] <= targets.parameter, default_comparison.states[:5]
     assert len(default_comparison.states) == 109  # every port variable, Adam state included
-    assert not verdict(targets, forward, default_comparison.rows, default_comparison.states)
+    shadows = [item for item in default_comparison.states if "generator/layer_2/batch_norm/gen" in item[2]]
+    assert len(shadows) == 2 and all(item[1] == 0 for item in shadows)  # moved by the plot alike
+    images = default_comparison.images
+    assert len(images) == 16 and {step for step, _, _ in images} == {2}
+    assert all(difference == 0 for _, _, difference in images)  # the PNGs' pixels
+    assert not verdict(targets, forward, default_comparison.rows, default_comparison.states, images)
 
 
 def test_report_and_verdict(default_comparison, capsys):
-    config = TrainConfig(batch_size=8)
-    assert report_iterations(default_comparison, config, Tolerances())
+    config = TrainConfig(batch_size=8, plot_every=2)
+    assert report(default_comparison, config, Tolerances())
     printed = capsys.readouterr().out
     assert "D obj (TF1)" in printed and "largest differences: forward (abs)" in printed
+    assert "image summaries at steps 2: 16 of 16 identical" in printed
     assert "NOT MET" not in printed
-    assert not report_iterations(default_comparison, config, Tolerances(-1.0, -1.0, -1.0))
+    assert not report(default_comparison, config, Tolerances(-1.0, -1.0, -1.0, -1.0))
     printed = capsys.readouterr().out
     assert "BEYOND TOLERANCE: forward" in printed and "objectives" in printed
+    assert not report(default_comparison, config, Tolerances(image=-1.0))
+    assert "BEYOND TOLERANCE: image category_0/image at step 2" in capsys.readouterr().out
 
 
-def test_epoch_lines_of_both_training_loops_are_identical(capsys):
-    config = TrainConfig(model=ModelConfig(**TINY28), epochs=2, max_images=96, batch_size=32,
-                         plot_every=5, seed=7)
-    assert compare_epochs(config)
-    printed = capsys.readouterr().out
-    lines = [line for line in printed.splitlines() if line.startswith("epoch ") and " >> " in line]
-    assert len(lines) == 4 and lines[:2] == lines[2:]
-    assert "epoch lines identical: yes" in printed
+@pytest.mark.parametrize("infogan", [True, False])
+def test_both_training_loops_log_the_same(infogan):
+    """The reference's TF1 loop and the port's train(): epoch lines, every scalar, every image
+    (GAN mode: TF1's normalised float images), every variable."""
+    config = TrainConfig(model=ModelConfig(infogan=infogan, **TINY28), epochs=2, max_images=96,
+                         batch_size=32, plot_every=2, seed=7)
+    result = compare_epochs(config)
+    tf1_lines, port_lines = result.epoch_lines
+    assert len(tf1_lines) == 2 and tf1_lines == port_lines
+    assert ("infogan loss" in tf1_lines[0]) == infogan
+    assert len(result.rows) == 6 and all(row.max_rel == 0 for row in result.rows)
+    assert {step for step, _, _ in result.images} == {2, 4, 6}
+    assert len(result.images) == 3 * (5 + 3 if infogan else 10)  # 3+2 categories, 1 code x 3
+    assert all(difference == 0 for _, _, difference in result.images)
+    assert max(relative for relative, _, _ in result.states) <= Tolerances().parameter
+    assert not verdict(Tolerances(), rows=result.rows, states=result.states, images=result.images,
+                       epoch_lines=result.epoch_lines)
 
 
 def test_command_line(tmp_path):
@@ -85,7 +103,7 @@ def test_command_line(tmp_path):
     header = next(index for index, line in enumerate(table) if line.startswith("iter"))
     assert table[header].split()[1:4] == ["D", "obj", "(TF1)"]
     assert [line.split()[0] for line in table[header + 1:header + 3]] == ["0", "1"]
-    assert "batch 8, 2 iterations, seed 3" in process.stdout
+    assert "batch 8, 2 iterations, plots every 10, seed 3" in process.stdout
     process = run_parity("--iterations", "0")
     assert process.returncode == 2
     assert process.stderr.strip() == "parity: error: --iterations must be a positive integer, got 0"
@@ -105,3 +123,13 @@ def test_differences():
     assert len(lines) == 2 and lines[1].split()[1:5] == ["-1", "-1", "-2", "-2.002"]
     states = compare_states({"a": np.ones(2), EMA_SLOT: np.ones(1)}, {"a": np.ones(2), EMA_SLOT: np.zeros(1)})
     assert states == [(0.0, 0.0, "a")]
+    gray = np.zeros((4, 4, 1), np.uint8)
+    images = compare_images({3: {"a/image": gray, "b/image": gray}},
+                            {3: {"a/image": gray + 2}, 6: {"c/image": gray}})
+    assert images == [(3, "a/image", 2.0), (3, "b/image", None), (6, "c/image", None)]
+    assert verdict(Tolerances(), images=images) == [
+        "image a/image at step 3: pixel difference 2 > 1",
+        "image b/image at step 3: only one side wrote it",
+        "image c/image at step 6: only one side wrote it"]
+    assert verdict(Tolerances(), epoch_lines=(["epoch 0 >> a"], ["epoch 0 >> b"])) == [
+        "epoch lines differ"]

@@ -1,5 +1,7 @@
-"""TF1 checkpoints written by the TF1 reference graph, loaded into the port (infogan/tf1_checkpoint.py)."""
+"""TF1 checkpoints written by the TF1 reference graph or the original code, loaded into the port
+(infogan/training/tf1_checkpoint.py)."""
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -10,11 +12,13 @@ import pytest
 from conftest import REPO_ROOT, TINY_IMAGE_SHAPE
 from infogan.config import ConfigError, TrainConfig, validate
 from infogan.parity.runner import build_port, build_reference
-from infogan.training.tf1_checkpoint import (CheckpointMismatchError, export_tf1_state, is_ignored_tf1_name,
-                                    load_tf1_checkpoint, save_tf1_checkpoint, tf1_variable_map,
-                                    tf1_variable_name)
-from infogan.parity.reference_loop import reference_iteration
+from infogan.model.config import ModelConfig
+from infogan.parity.reference_loop import Step, reference_iteration
 from infogan.training.loop import make_noise_sampler
+from infogan.training.tf1_checkpoint import (CheckpointMismatchError, export_tf1_state,
+                                             find_mismatches, is_ignored_tf1_name,
+                                             load_tf1_checkpoint, save_tf1_checkpoint,
+                                             tf1_variable_map, tf1_variable_name)
 
 
 def train_once(reference, model_config, seed):
@@ -22,8 +26,8 @@ def train_once(reference, model_config, seed):
     rng = np.random.RandomState(seed)
     np.random.seed(seed)
     sample = make_noise_sampler(model_config)
-    reference_iteration(reference, rng.rand(5, *TINY_IMAGE_SHAPE).astype(np.float32),
-                        sample(8), sample(8))
+    reference_iteration(reference, Step(rng.rand(5, *TINY_IMAGE_SHAPE).astype(np.float32),
+                                        sample(8), sample(8)))
 
 
 @pytest.fixture
@@ -60,6 +64,33 @@ def test_conv_ema_names():
     assert tf1_variable_name("mutual_info/fully_connected/BatchNorm/beta") == (
         "mutual_info/fully_connected/BatchNorm/beta")
     assert is_ignored_tf1_name(tf1_variable_name("generator/layer_2/batch_norm/ema_mean_0") + "/Adam")
+
+
+def test_adam_slots_of_batch_norm_statistics_are_accepted():
+    """The TF1 code gave its conv EMA shadows and fc moving statistics Adam slots (zero
+    gradients); the port needs none of them."""
+    for name in ("discriminator/layer_2/BatchNorm/moving_mean/Adam_3",
+                 "generator/layer_0/BatchNorm/moving_variance/Adam",
+                 "mutual_info/fully_connected/BatchNorm/moving_mean/Adam_1"):
+        assert is_ignored_tf1_name(name), name
+    for name in ("generator/layer_0/BatchNorm/beta/Adam", "generator/layer_0/BatchNorm/moving_mean",
+                 "discriminator/layer_2/weights/Adam_2"):
+        assert not is_ignored_tf1_name(name), name
+
+
+def test_a_checkpoint_of_the_original_code_fits():
+    """Every variable of a checkpoint written by the unmodified upstream code (its names, shapes
+    and dtypes, recorded in tests/fixtures) is accepted, with its Adam state."""
+    import tensorflow as tf
+    with open(os.path.join(REPO_ROOT, "tests", "fixtures", "upstream_default_variables.json")) as f:
+        upstream = json.load(f)["variables"]
+    models, optimizers = build_port(TrainConfig(model=ModelConfig()), (28, 28, 1))
+    problems, with_optimizer = find_mismatches(
+        tf1_variable_map(models, optimizers), {name: shape for name, (shape, _) in upstream.items()},
+        {name: tf.as_dtype(dtype) for name, (_, dtype) in upstream.items()})
+    assert problems == [] and with_optimizer
+    ignored = sorted(name for name in upstream if is_ignored_tf1_name(name))
+    assert len(ignored) == 48 and len(upstream) - len(ignored) == 109
 
 
 def test_reference_checkpoint_loads_every_variable(saved_reference, tiny_model_config):

@@ -1,4 +1,6 @@
-"""Tests of the TF1-style reference graph (infogan/tf1_reference.py) against SPEC.md."""
+"""Tests of the TF1-style reference graph (infogan/parity/reference.py) against the TF1 semantics
+(docs/tf1_semantics.md) and the variables of a checkpoint of the original code."""
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -15,22 +17,24 @@ TINY_G = "fc:16,fc:2x2x8,reshape:2:2:8,deconv:4:2:4,deconv:4:2:1:sigmoid"
 TINY_D = "conv:4:2:4:lrelu,conv:4:2:8:lrelu,fc:16:lrelu"
 TINY_KW = dict(categorical_cardinality=(3, 2), num_continuous=2, style_size=4)
 BATCH = 8
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
 EMA = "ExponentialMovingAverage"
 FC_BN_STATS = ("moving_mean", "moving_variance")
 BOTH = ("Adam", "Adam_1", "Adam_2", "Adam_3")  # D optimiser, then G optimiser (MI update)
 ONE = ("Adam", "Adam_1")
 
-# SPEC section 10, default InfoGAN config: variable -> its Adam slots.
+# docs/tf1_semantics.md §10, default InfoGAN config: variable -> its Adam slots. The batch-norm
+# statistics get slots too: they are read in the untaken branch of a tf.cond (zero gradients).
 EXPECTED_SLOTS = {
     "generator/layer_0/weights": ONE,
     "generator/layer_0/BatchNorm/beta": ONE,
-    "generator/layer_0/BatchNorm/moving_mean": (),
-    "generator/layer_0/BatchNorm/moving_variance": (),
+    "generator/layer_0/BatchNorm/moving_mean": ONE,
+    "generator/layer_0/BatchNorm/moving_variance": ONE,
     "generator/layer_1/weights": ONE,
     "generator/layer_1/BatchNorm/beta": ONE,
-    "generator/layer_1/BatchNorm/moving_mean": (),
-    "generator/layer_1/BatchNorm/moving_variance": (),
+    "generator/layer_1/BatchNorm/moving_mean": ONE,
+    "generator/layer_1/BatchNorm/moving_variance": ONE,
     "generator/layer_2/weights": ONE,
     "generator/layer_2/batch_norm/gamma": ONE,
     "generator/layer_2/batch_norm/beta": ONE,
@@ -63,14 +67,14 @@ EXPECTED_SLOTS = {
     + EMA: ONE,
     "discriminator/layer_2/weights": BOTH,
     "discriminator/layer_2/BatchNorm/beta": BOTH,
-    "discriminator/layer_2/BatchNorm/moving_mean": (),
-    "discriminator/layer_2/BatchNorm/moving_variance": (),
+    "discriminator/layer_2/BatchNorm/moving_mean": BOTH,
+    "discriminator/layer_2/BatchNorm/moving_variance": BOTH,
     "discriminator/prob_projection/weights": ONE,
     "discriminator/prob_projection/biases": ONE,
     "mutual_info/fully_connected/weights": ONE,
     "mutual_info/fully_connected/BatchNorm/beta": ONE,
-    "mutual_info/fully_connected/BatchNorm/moving_mean": (),
-    "mutual_info/fully_connected/BatchNorm/moving_variance": (),
+    "mutual_info/fully_connected/BatchNorm/moving_mean": ONE,
+    "mutual_info/fully_connected/BatchNorm/moving_variance": ONE,
     "mutual_info/fully_connected_1/weights": ONE,
     "mutual_info/fully_connected_1/biases": ONE,
     "generator_lr": (),
@@ -87,7 +91,7 @@ def expected_names(slots):
 
 
 def make_noise(rng, n, cardinalities, num_continuous, style_size):
-    """SPEC section 1 layout: [one-hots | uniform continuous codes | normal style]."""
+    """docs/tf1_semantics.md §1 layout: [one-hots | uniform continuous codes | normal style]."""
     blocks = [np.eye(k)[rng.randint(0, k, size=n)] for k in cardinalities]
     blocks.append(rng.uniform(-1.0, 1.0, size=(n, num_continuous)))
     blocks.append(rng.standard_normal(size=(n, style_size)))
@@ -143,6 +147,38 @@ def test_variable_names(default_model):
     assert default_model.z_size == 74
 
 
+def test_variables_are_those_of_a_checkpoint_of_the_original_code(default_model):
+    """The variables of the unmodified upstream code (recorded from one of its checkpoints)."""
+    with open(os.path.join(FIXTURES, "upstream_default_variables.json")) as stream:
+        upstream = json.load(stream)["variables"]
+    variables = default_model.get_variables()
+    assert sorted(variables) == sorted(upstream)
+    for name, (shape, dtype) in upstream.items():
+        assert list(variables[name].shape) == shape and variables[name].dtype.name == dtype, name
+
+
+def test_inference_mode_moves_the_conv_ema_after_reading_it():
+    model = TF1Reference((8, 8, 1), TINY_G, TINY_D, seed=0, **TINY_KW)
+    prefix = "generator/layer_2/batch_norm/generator/layer_2/batch_norm/moments/"
+    shadows = {prefix + "Squeeze/" + EMA: np.zeros(4, np.float32),
+               prefix + "Squeeze_1/" + EMA: np.ones(4, np.float32)}
+    noise = make_noise(np.random.RandomState(3), BATCH, (3, 2), 2, 4)
+    model.set_variables(shadows)
+    first = model.generate(noise)
+    moved = model.get_variables()
+    for name, value in shadows.items():
+        assert np.all(moved[name] != value), name  # moved towards this batch's moments
+    second = model.generate(noise)
+    assert not np.allclose(first, second)  # the second pass sees the moved shadows
+    model.set_variables(shadows)
+    np.testing.assert_array_equal(model.generate(noise), first)  # read before the update
+    fc = "generator/layer_0/BatchNorm/moving_mean"
+    before = model.get_variables()[fc]
+    model.generate(noise)
+    np.testing.assert_array_equal(model.get_variables()[fc], before)  # fc statistics stay
+    model.close()
+
+
 def test_hidden_width(default_model):
     images = np.zeros((BATCH, 28, 28, 1), np.float32)
     for real_pass in (False, True):
@@ -173,7 +209,7 @@ def test_one_iteration_state(one_iteration):
     for name in shadows:
         assert np.any(after[name] != 0.0), name  # updated by the training forwards
     for name in after:
-        if "/%s/Adam" % EMA in name:
+        if "/%s/Adam" % EMA in name or "/BatchNorm/moving_" in name and "/Adam" in name:
             assert np.all(after[name] == 0.0), name  # zero gradient, zero moments
     assert "discriminator/prob_projection/weights/Adam_2" not in after
     np.testing.assert_allclose(after["generator_lr"], 1e-3)

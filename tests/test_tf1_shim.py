@@ -46,10 +46,18 @@ def test_fixture_runs_under_the_shim(fixture_runs):
     assert REAL_PASS_EMA in names  # created under reuse=True: the AUTO_REUSE fix
     assert "generator/fully_connected/BatchNorm/moving_variance" in names  # contrib batch norm
     assert "generator/fully_connected/BatchNorm/gamma" not in names  # scale=False, as TF 1.0
+    # The graph is the original's: the optimisers were handed every variable of a scope, and the
+    # batch-norm statistics (read in the untaken branch) get Adam slots that stay zero.
+    for slot in ("generator/fully_connected/BatchNorm/moving_mean/Adam",
+                 "generator/fully_connected/BatchNorm/moving_variance/Adam_1"):
+        assert slot in names and not np.any(first.final_state[slot]), slot
     assert set(first.final_state) == names
     moved = first.final_state["generator/fully_connected/weights"]
     assert not np.array_equal(moved, first.initial_state["generator/fully_connected/weights"])
     assert not os.path.exists(os.path.join(FIXTURE, "toy_log"))  # the FileWriter writes nothing
+    assert sorted(first.images) == [3, 6]  # one image summary per epoch, after 3 iterations each
+    pixels = first.images[3]["fake_images/image/1"]  # max_images=2: TF 0.12's argument name
+    assert pixels.dtype == np.uint8 and pixels.shape == (28, 28, 1) and pixels.max() == 255
 
 
 def test_state_injection_reproduces_the_run(fixture_runs):
@@ -58,6 +66,9 @@ def test_state_injection_reproduces_the_run(fixture_runs):
         np.testing.assert_array_equal(second.initial_state[name], value, err_msg=name)
     assert second.epoch_lines == first.epoch_lines
     assert second.records == first.records
+    for step, images in first.images.items():
+        for tag, pixels in images.items():
+            np.testing.assert_array_equal(second.images[step][tag], pixels, err_msg=tag)
     for name, value in first.final_state.items():
         np.testing.assert_array_equal(second.final_state[name], value, err_msg=name)
 
@@ -68,6 +79,28 @@ def test_saved_checkpoint_is_the_final_state(fixture_runs):
     assert set(saved) == set(first.final_state)
     for name, value in saved.items():
         np.testing.assert_array_equal(value, first.final_state[name], err_msg=name)
+
+
+def test_updates_of_one_optimiser_run_in_the_order_they_were_built():
+    """Both updates use gradients of the starting weights; the second sees the beta powers the
+    first advanced (as the port's G step, then MI step)."""
+    ordered = shim.ordered_optimizer_class(tf1, tf1.train.AdamOptimizer)
+    with tf.Graph().as_default():
+        weight = tf1.get_variable("w", initializer=np.float32([1.0, -2.0]), use_resource=False)
+        first_loss, second_loss = tf.reduce_sum(3.0 * weight), tf.reduce_sum(weight ** 2)
+        optimizer = ordered(0.1, beta1=0.5)
+        train_ops = [optimizer.minimize(first_loss), optimizer.minimize(second_loss)]
+        with tf1.Session(config=tf1.ConfigProto(inter_op_parallelism_threads=-1)) as session:
+            session.run(tf1.global_variables_initializer())
+            session.run(train_ops)
+            result = session.run(weight)
+    w = np.float64([1.0, -2.0])
+    expected, m, v = w.copy(), 0.0, 0.0
+    for step, gradient in enumerate((np.full(2, 3.0), 2 * w)):  # both at the starting weights
+        m, v = 0.5 * m + 0.5 * gradient, 0.999 * v + 0.001 * gradient ** 2  # shared slots
+        lr = 0.1 * np.sqrt(1 - 0.999 ** (step + 1)) / (1 - 0.5 ** (step + 1))
+        expected -= lr * m / (np.sqrt(v) + 1e-8)
+    np.testing.assert_allclose(result, expected, rtol=1e-5)
 
 
 def test_auto_reuse_fix():

@@ -1,4 +1,4 @@
-"""One training iteration against a NumPy computation of the Adam updates (SPEC section 6).
+"""One training iteration against a NumPy computation of the Adam updates (docs/tf1_semantics.md §6).
 
 Gradients come from independent tapes at the values each update must see; the updates are then
 computed in NumPy and compared with what `discriminator_step` / `generator_step` did. This proves

@@ -1,4 +1,4 @@
-"""The flags of the TF1 train.py (SPEC section 8), and the absl entry point.
+"""The flags of the TF1 train.py (docs/tf1_semantics.md §8), and the absl entry point.
 
 List flags take `--scale_dataset=64,64` and also the original space-separated form
 `--scale_dataset 64 64`; booleans take `--X` and `--noX`.

@@ -1,4 +1,4 @@
-"""Image folders (`--dataset PATH`, SPEC section 7), checked up front and streamed with tf.data.
+"""Image folders (`--dataset PATH`, docs/tf1_semantics.md §7), checked up front and streamed with tf.data.
 
 The TF1 code decoded every image into one float32 array. Here the folder is scanned and every
 file's header checked before training; batches are then decoded, resized and converted on the

@@ -1,4 +1,4 @@
-"""The compact architecture string of the TF1 code (SPEC section 2), parsed without TensorFlow.
+"""The compact architecture string of the TF1 code (docs/tf1_semantics.md §2), parsed without TensorFlow.
 
 A description such as ``"fc:1024,fc:7x7x128,reshape:7:7:128,deconv:4:2:64"`` becomes a list of
 `LayerSpec`; `infogan.networks` turns that list into Keras layers.

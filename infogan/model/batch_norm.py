@@ -1,8 +1,9 @@
-"""The three batch normalisations of the TF1 code (SPEC section 3), as Keras layers.
+"""The three batch normalisations of the TF1 code, as Keras layers (docs/tf1_semantics.md).
 
 `training=True` normalises with the batch statistics (gradients flow through them) and updates
 the moving statistics in place, as TF1's forward pass did; `training=False` normalises with the
-moving statistics and changes nothing.
+moving statistics. The TF1 conv batch norm also moved its EMA in inference mode; a conv layer
+does so when called with `update_in_inference=True` (the training loop's plots do).
 """
 import keras
 import tensorflow as tf
@@ -24,6 +25,10 @@ class ConvBatchNorm(keras.layers.Layer):
     The moving statistics are exponential moving averages whose shadows start at 0 (no
     debiasing). `num_passes` keeps independent shadow pairs, one per forward pass of a shared
     network: the TF1 discriminator's fake-image and real-image passes each have their own.
+
+    In inference mode the output uses the shadows as they were before the call; with
+    `update_in_inference=True` the call then moves them towards the batch's statistics, as the
+    TF1 code's EMA update (built outside its `tf.cond`) did on every inference pass.
     """
 
     def __init__(self, num_passes=1, **kwargs):
@@ -53,17 +58,19 @@ class ConvBatchNorm(keras.layers.Layer):
         """The EMA of the batch variance, one variable per pass."""
         return [getattr(self, "ema_variance_%d" % index) for index in range(self.num_passes)]
 
-    def call(self, inputs, training=False, pass_index=0):
+    def call(self, inputs, training=False, pass_index=0, update_in_inference=False):
         moving_mean = self.moving_means[pass_index]
         moving_variance = self.moving_variances[pass_index]
-        if training:
-            mean, variance = tf.nn.moments(inputs, axes=[0, 1, 2])
+        if not training:
+            mean, variance = tf.convert_to_tensor(moving_mean), tf.convert_to_tensor(moving_variance)
+        if training or update_in_inference:
+            batch_mean, batch_variance = tf.nn.moments(inputs, axes=[0, 1, 2])
             # TF1's ExponentialMovingAverage computes 1 - decay in float32.
             complement = 1.0 - tf.constant(CONV_EMA_DECAY, tf.float32)
-            _moving_average_update(moving_mean, mean, complement)
-            _moving_average_update(moving_variance, variance, complement)
-        else:
-            mean, variance = moving_mean, moving_variance
+            _moving_average_update(moving_mean, batch_mean, complement)
+            _moving_average_update(moving_variance, batch_variance, complement)
+        if training:
+            mean, variance = batch_mean, batch_variance
         return tf.nn.batch_normalization(inputs, mean, variance, self.beta, self.gamma, CONV_EPSILON)
 
 

@@ -1,4 +1,4 @@
-"""The model hyperparameters of the TF1 code (SPEC section 8). Imports no TensorFlow."""
+"""The model hyperparameters of the TF1 code (docs/tf1_semantics.md §8). Imports no TensorFlow."""
 import dataclasses
 from typing import Tuple
 
@@ -8,7 +8,7 @@ DEFAULT_DISCRIMINATOR = "conv:4:2:64:lrelu,conv:4:2:128:lrelu,fc:1024:lrelu"
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The model flags of the TF1 code, with its defaults (SPEC section 8)."""
+    """The model flags of the TF1 code, with its defaults (docs/tf1_semantics.md §8)."""
     generator: str = DEFAULT_GENERATOR
     discriminator: str = DEFAULT_DISCRIMINATOR
     categorical_cardinality: Tuple[int, ...] = (10,)

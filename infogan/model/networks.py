@@ -1,4 +1,4 @@
-"""Generator, discriminator and Q network built from architecture strings (SPEC sections 2 and 4).
+"""Generator, discriminator and Q network built from architecture strings (docs/tf1_semantics.md §2, §4).
 
 In TF1 a `variable_scope` held a network's variables between calls; here a Keras layer object
 does. The original functions keep their roles and take that object as first argument:
@@ -61,12 +61,13 @@ class WeightLayer(keras.layers.Layer):
         if self.batch_norm is None:
             self.bias = self.add_weight(name="biases", shape=(self.num_outputs,), initializer="zeros")
 
-    def call(self, inputs, training=False, pass_index=0):
+    def call(self, inputs, training=False, pass_index=0, update_in_inference=False):
         outputs = self.transform(inputs)
         if self.bias is not None:
             outputs = tf.nn.bias_add(outputs, self.bias)
         elif isinstance(self.batch_norm, ConvBatchNorm):
-            outputs = self.batch_norm(outputs, training=training, pass_index=pass_index)
+            outputs = self.batch_norm(outputs, training=training, pass_index=pass_index,
+                                      update_in_inference=update_in_inference)
         else:
             outputs = self.batch_norm(outputs, training=training)
         return ACTIVATIONS[self.activation_name](outputs)
@@ -163,13 +164,16 @@ class Network(keras.layers.Layer):
         """The layer of each token, None for reshapes."""
         return [None if name is None else getattr(self, name) for name in self._layer_names]
 
-    def call(self, inputs, training=False, pass_index=0):
+    def call(self, inputs, training=False, pass_index=0, update_in_inference=False):
+        """Applies the layers. With training=False and update_in_inference=True, the conv batch
+        norms also move their EMA towards this batch's statistics, as TF1's inference passes did."""
         outputs = inputs
         for spec, layer in zip(self.specs, self.layer_objects):
             if layer is None:
                 outputs = tf.reshape(outputs, [-1] + list(spec.shape))
             else:
-                outputs = layer(outputs, training=training, pass_index=pass_index)
+                outputs = layer(outputs, training=training, pass_index=pass_index,
+                                update_in_inference=update_in_inference)
         return outputs
 
 

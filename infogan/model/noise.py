@@ -1,4 +1,4 @@
-"""Latent noise, drawn with NumPy exactly as the TF1 code draws it (SPEC section 1).
+"""Latent noise, drawn with NumPy exactly as the TF1 code draws it (docs/tf1_semantics.md §1).
 
 Every function here consumes the global NumPy random stream in the same order and with
 the same calls as the original, so that `np.random.seed(s)` fixes the same noise.

@@ -1,4 +1,4 @@
-"""GAN objectives and the mutual-information lower bound (SPEC section 5).
+"""GAN objectives and the mutual-information lower bound (docs/tf1_semantics.md §5).
 
 Each expression keeps the TF1 code's operation order, so float32 results agree to the last bits
 where the kernels do.

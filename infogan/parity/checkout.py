@@ -1,7 +1,7 @@
 """Running a user's checkout of the TF1 code through `infogan.parity.shim`, in a child process.
 
     run = run_checkout("/src/tensorflow-infogan", train_config, work_dir, state=None)
-    run.epoch_lines, run.records, run.initial_state, run.final_state
+    run.epoch_lines, run.records, run.images, run.initial_state, run.final_state
 """
 import dataclasses
 import json
@@ -26,10 +26,12 @@ class CheckoutRun:
     Attributes:
       epoch_lines: its `epoch ...` lines.
       records: per iteration, {TensorBoard tag: value} of its scalar summaries.
+      images: {step: {tag: uint8 pixels [H, W, C]}} of its image summaries.
       initial_state, final_state: {TF1 name: array} of every variable at start and end.
     """
     epoch_lines: List[str]
     records: List[Dict[str, float]]
+    images: Dict[int, Dict[str, np.ndarray]]
     initial_state: Dict[str, np.ndarray]
     final_state: Optional[Dict[str, np.ndarray]]
 
@@ -130,9 +132,15 @@ def read_run(work_dir, stdout):
     with open(os.path.join(work_dir, "scalars.json")) as stream:
         scalars = json.load(stream)
     records = [scalars[step] for step in sorted(scalars, key=int)]
+    images = {}
+    with np.load(os.path.join(work_dir, "images.npz")) as stored:
+        for key in stored.files:
+            step, _, tag = key.partition("|")
+            images.setdefault(int(step), {})[tag] = stored[key]
     final_path = os.path.join(work_dir, "final_state.npz")
     return CheckoutRun(
         epoch_lines=epoch_lines(stdout),
         records=records,
+        images=images,
         initial_state=dict(np.load(os.path.join(work_dir, "initial_state.npz"))),
         final_state=dict(np.load(final_path)) if os.path.exists(final_path) else None)

@@ -3,16 +3,19 @@
     python -m infogan.parity                                  # default networks, batch 64, 20 iterations
     python -m infogan.parity --iterations 5 --batch_size 8
     python -m infogan.parity --tf1_checkpoint run/model.ckpt   # both start from a TF1 checkpoint
-    python -m infogan.parity --epochs 1 --max_images 6400      # both whole training loops: epoch lines
+    python -m infogan.parity --epochs 1 --max_images 6400      # both whole training loops
     python -m infogan.parity --tf1_repo ~/src/tensorflow-infogan   # the original code, not our reference
 
 The TF1 side is the TF1-style reference graph (infogan/parity/reference.py) or, with --tf1_repo, an
 unmodified checkout of the original code run through infogan/parity/shim.py. Both sides start from
 the same weights (the reference's fresh initialisation, the checkout's, or --tf1_checkpoint) and
 get the same real batches and noise, drawn in the TF1 code's NumPy order (infogan/parity/runner.py).
-Takes the train.py flags. Exit status: 0 when every target is met, 1 when one is not, 2 for a
-usage error.
+Compared: every logged value of every iteration, every image summary of every plot (every 10
+iterations unless --plot_every is given), every variable at the end, and with --epochs the
+printed epoch lines. Takes the train.py flags. Exit status: 0 when every target is met, 1 when
+one is not, 2 for a usage error.
 """
+import dataclasses
 import sys
 
 from absl import app, flags, logging
@@ -23,6 +26,7 @@ from infogan.model.architecture import ArchitectureError
 
 FLAGS = flags.FLAGS
 USAGE_ERROR = 2
+PARITY_PLOT_EVERY = 10  # --plot_every unless given: the comparison sees plots early
 
 
 def define_flags():
@@ -35,6 +39,8 @@ def define_flags():
                        "Largest relative difference of the logged values at any iteration.")
     flags.DEFINE_float("parameter_tolerance", 1e-3,
                        "Largest relative difference of any variable after the iterations.")
+    flags.DEFINE_float("image_tolerance", 1.0, "Largest difference of an image summary's pixels, "
+                       "in 1/255 steps.")
     flags.DEFINE_string("tf1_repo", None, "Compare with this checkout of the original TF1 code "
                         "(run through infogan/parity/shim.py) instead of the TF1 reference graph.")
 
@@ -59,6 +65,8 @@ def main(argv):
         fail("unexpected arguments %s" % " ".join(argv[1:]))
     try:
         config = train_cli.config_from_flags()
+        if not FLAGS["plot_every"].present:  # plot within the default 20 iterations too
+            config = dataclasses.replace(config, plot_every=PARITY_PLOT_EVERY)
         validate(config)  # before TensorFlow is imported: a bad flag prints one line only
         if FLAGS.iterations <= 0:
             raise ConfigError("--iterations must be a positive integer, got %d" % FLAGS.iterations)
@@ -74,7 +82,7 @@ def _run(config):
     from infogan.parity.compare import Tolerances
     logging.set_verbosity(logging.WARNING)  # no TF1 Saver chatter between the tables
     tolerances = Tolerances(FLAGS.forward_tolerance, FLAGS.objective_tolerance,
-                            FLAGS.parameter_tolerance)
+                            FLAGS.parameter_tolerance, FLAGS.image_tolerance)
     try:
         return runner.run(config, FLAGS.iterations, tolerances, FLAGS.tf1_repo,
                           epoch_mode=FLAGS["epochs"].present)

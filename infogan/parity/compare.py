@@ -1,4 +1,4 @@
-"""Comparing the TF1 code's numbers with the port's: differences, verdicts, and the printed tables.
+"""Comparing the TF1 code's numbers with the port's: differences, verdicts, and the printed report.
 
 NumPy only (no model code); `infogan.parity.runner` produces the numbers. Relative differences are
 |a - b| / max(|a|, |b|) for scalars, and max|a - b| / max(max|a|, max|b|) for a tensor.
@@ -23,6 +23,7 @@ class Tolerances:
     forward: float = 1e-5     # max absolute difference of forward outputs
     objective: float = 1e-4   # relative difference of each logged value, every iteration
     parameter: float = 1e-3   # relative difference of each variable after the run
+    image: float = 1.0        # max difference of an image summary's pixels, in 1/255 steps
 
 
 def relative_difference(a, b):
@@ -40,18 +41,22 @@ def max_abs_difference(a, b):
 
 @dataclasses.dataclass
 class IterationComparison:
-    """What the iteration mode measured.
+    """What a comparison measured.
 
     Attributes:
       title: what the TF1 side was, and where it started from.
       forward: {output name: max abs difference} ({} when not measured).
       rows: list of IterationRow.
       states: compare_states() of the variables after the run ([] when not measured).
+      images: compare_images() of the image summaries ([] when nothing was plotted).
+      epoch_lines: (TF1 side's, port's) printed epoch lines, or None when not compared.
     """
     title: str
     forward: dict
     rows: list
     states: list
+    images: list = dataclasses.field(default_factory=list)
+    epoch_lines: tuple = None
 
 
 @dataclasses.dataclass
@@ -83,8 +88,15 @@ def compare_iterations(tf1_records, port_records):
     return rows
 
 
-def iteration_table(rows, tf1_name="TF1"):
-    """The side-by-side table: per iteration D obj, G obj, MI of each run and the differences."""
+def iteration_table(rows, tf1_name="TF1", max_rows=None):
+    """The side-by-side table: per iteration D obj, G obj, MI of each run and the differences.
+
+    With more than `max_rows` rows, one line instead: how many iterations, and the worst.
+    """
+    if max_rows is not None and len(rows) > max_rows:
+        worst = max(rows, key=lambda row: row.max_rel)
+        return ["%d iterations compared; largest relative difference %.3g (iteration %d)" % (
+            len(rows), worst.max_rel, worst.iteration)]
     header = ["iter"]
     for title, _ in SHOWN:
         header += ["%s (%s)" % (title, tf1_name), "%s (port)" % title]
@@ -115,6 +127,48 @@ def compare_states(tf1_state, port_state):
     return sorted(result, reverse=True)
 
 
+def compare_images(tf1_images, port_images):
+    """Pixel differences of every image summary either side wrote.
+
+    Args:
+      tf1_images, port_images: {step: {tag: uint8 pixels [H, W, C]}}.
+
+    Returns:
+      list of (step, tag, max abs pixel difference), sorted; the difference is None where only
+      one side has the image or the shapes differ.
+    """
+    result = []
+    for step in sorted(set(tf1_images) | set(port_images)):
+        tf1, port = tf1_images.get(step, {}), port_images.get(step, {})
+        for tag in sorted(set(tf1) | set(port)):
+            if tag in tf1 and tag in port and tf1[tag].shape == port[tag].shape:
+                result.append((step, tag, max_abs_difference(tf1[tag], port[tag])))
+            else:
+                result.append((step, tag, None))
+    return result
+
+
+def image_lines(differences):
+    """One line for the image summaries: how many are identical, the steps, the worst."""
+    if not differences:
+        return []
+    steps = sorted({step for step, _, _ in differences})
+    identical = sum(1 for _, _, value in differences if value == 0)
+    measured = [value for _, _, value in differences if value is not None]
+    return ["image summaries at steps %s: %d of %d identical, largest pixel difference %s" % (
+        ", ".join(map(str, steps)), identical, len(differences),
+        "%.0f/255" % max(measured) if measured else "-")]
+
+
+def epoch_line_lines(epoch_lines, tf1_name="TF1"):
+    """Both sides' epoch lines and whether they are identical."""
+    if epoch_lines is None:
+        return []
+    tf1, port = epoch_lines
+    return (["%s:" % tf1_name] + list(tf1) + ["port:"] + list(port)
+            + ["epoch lines identical: %s" % ("yes" if tf1 and tf1 == port else "NO")])
+
+
 def state_lines(differences, top=5):
     """How many variables are identical, then the largest relative differences, one line each."""
     different = [item for item in differences if item[1] > 0]
@@ -133,9 +187,11 @@ def forward_lines(differences):
     return lines
 
 
-def verdict(tolerances, forward=None, rows=(), states=()):
+def verdict(tolerances, forward=None, rows=(), states=(), images=(), epoch_lines=None):
     """The targets missed, as lines (empty when every target is met)."""
     failures = []
+    if epoch_lines is not None and (not epoch_lines[0] or epoch_lines[0] != epoch_lines[1]):
+        failures.append("epoch lines differ")
     for name, value in (forward or {}).items():
         if value > tolerances.forward:
             failures.append("forward %s: max abs difference %.3g > %g" % (name, value, tolerances.forward))
@@ -143,6 +199,12 @@ def verdict(tolerances, forward=None, rows=(), states=()):
         if row.max_rel > tolerances.objective:
             failures.append("iteration %d: relative difference %.3g > %g" % (
                 row.iteration, row.max_rel, tolerances.objective))
+    for step, tag, value in images:
+        if value is None:
+            failures.append("image %s at step %d: only one side wrote it" % (tag, step))
+        elif value > tolerances.image:
+            failures.append("image %s at step %d: pixel difference %.0f > %g" % (
+                tag, step, value, tolerances.image))
     for relative, _, name in states:
         if relative > tolerances.parameter:
             failures.append("parameter %s: relative difference %.3g > %g" % (
@@ -159,17 +221,21 @@ def summary_line(comparison, tolerances):
                      tolerances.objective))
     if comparison.states:
         measured.append(("parameters (rel)", comparison.states[0][0], tolerances.parameter))
+    pixels = [value for _, _, value in comparison.images if value is not None]
+    if pixels:
+        measured.append(("images (pixel levels)", max(pixels), tolerances.image))
     return "largest differences: " + ", ".join(
         "%s %.3g (<= %g %s)" % (name, worst, bound, "met" if worst <= bound else "NOT MET")
         for name, worst, bound in measured)
 
 
-def report_lines(comparison, description, tolerances, max_failures=10):
-    """The whole printed report of the iteration mode.
+def report_lines(comparison, description, tolerances, max_failures=10, max_rows=None):
+    """The whole printed report.
 
     Args:
       comparison: IterationComparison.
       description: one line saying what was compared (networks, batch size...).
+      max_rows: print the per-iteration table up to this many rows, else its summary.
 
     Returns:
       (lines, True when every target is met).
@@ -177,10 +243,13 @@ def report_lines(comparison, description, tolerances, max_failures=10):
     lines = ["TF1 side: %s" % comparison.title, description]
     if comparison.forward:
         lines += forward_lines(comparison.forward)
-    lines += iteration_table(comparison.rows)
+    lines += epoch_line_lines(comparison.epoch_lines)
+    lines += iteration_table(comparison.rows, max_rows=max_rows)
+    lines += image_lines(comparison.images)
     if comparison.states:
         lines += state_lines(comparison.states)
-    failures = verdict(tolerances, comparison.forward, comparison.rows, comparison.states)
+    failures = verdict(tolerances, comparison.forward, comparison.rows, comparison.states,
+                       comparison.images, comparison.epoch_lines)
     lines.append(summary_line(comparison, tolerances))
     lines += ["BEYOND TOLERANCE: %s" % failure for failure in failures[:max_failures]]
     if len(failures) > max_failures:

@@ -1,9 +1,9 @@
 """A TF1-style (graph mode, ``tf.compat.v1``) reference implementation of InfoGAN.
 
-This module rebuilds, from ``SPEC.md`` (sections 2-6 and 10), the graph that the original
-TF1 InfoGAN code computes: same layers, same three batch norms, same objectives, same
-optimiser wiring and the same TF1 variable names, so that TF1 checkpoints can be read and
-the TF2 port can be compared number for number.
+This module rebuilds, from the description of the TF1 semantics (docs/tf1_semantics.md), the
+graph that the original TF1 InfoGAN code computes: same layers, same three batch norms, same
+objectives, same optimiser wiring and the same TF1 variable names, so that TF1 checkpoints can be
+read and the TF2 port can be compared number for number.
 
 Everything lives in a private ``tf.Graph`` with its own ``tf.compat.v1.Session``; nothing
 global (such as ``disable_v2_behavior``) is touched, so eager TF2 code can run in the same
@@ -12,12 +12,14 @@ process. Importing this module has no side effects.
 Implementation notes: variables are TF2's default resource variables and ``tf.compat.v1.cond``
 builds ``If`` ops (cond_v2); neither changes a variable name or a number. Gradients through
 an ``If`` are zero (not ``None``) for a variable read only in the untaken branch, which is
-how the conv-BN EMA shadows get their (always zero) gradients and hence Adam slots, while
-the fc-BN moving statistics are read under ``stop_gradient`` and get none (SPEC section 10).
+how the conv-BN EMA shadows and the fc-BN moving statistics get their (always zero) gradients
+and hence Adam slots, as in the TF1 code.
 """
 
 import numpy as np
 import tensorflow as tf
+
+from infogan.training.summaries import decode_png
 
 tf1 = tf.compat.v1
 
@@ -31,11 +33,11 @@ LRELU_LEAK = 0.01
 
 
 # --------------------------------------------------------------------------------------
-# Architecture strings (SPEC section 2)
+# Architecture strings (docs/tf1_semantics.md §2)
 # --------------------------------------------------------------------------------------
 
 def parse_math(s):
-    """Evaluates an integer expression such as ``7x7x128`` or ``8-2-1`` (SPEC section 2).
+    """Evaluates an integer expression such as ``7x7x128`` or ``8-2-1`` (docs/tf1_semantics.md §2).
 
     The string is split at the first ``+``, else the first ``-``, else ``*``, else ``x``,
     else ``/`` (integer division), and both sides are evaluated recursively.
@@ -80,16 +82,18 @@ def parse_layer(description):
 
 
 # --------------------------------------------------------------------------------------
-# Batch norms (SPEC section 3)
+# Batch norms (docs/tf1_semantics.md §3)
 # --------------------------------------------------------------------------------------
 
 def conv_batch_norm(x, is_training):
     """Batch norm of conv/deconv layers: variables ``batch_norm/{gamma,beta}`` plus an EMA.
 
-    Training mode normalises with the batch moments over [0, 1, 2] and updates a
-    zero-initialised, non-debiased EMA (decay 0.9) of them; inference mode uses the EMA.
-    The EMA shadows are named after the moments tensors, i.e. after the *name* scope of
-    this call, so a second pass in scope ``discriminator_1`` gets its own pair.
+    Training mode normalises with the batch moments over [0, 1, 2], inference mode with the
+    EMA shadows. In *both* modes the pass moves its zero-initialised, non-debiased EMA (decay 0.9)
+    towards this batch's moments: the TF1 code built the EMA update outside its ``tf.cond``, so it
+    ran whatever the predicate. The inference branch reads the shadows before that update.
+    The shadows are named after the moments tensors, i.e. after the *name* scope of this call, so
+    a second pass in scope ``discriminator_1`` gets its own pair.
     """
     with tf1.variable_scope("batch_norm"):
         channels = x.shape[-1]
@@ -97,19 +101,31 @@ def conv_batch_norm(x, is_training):
                                  initializer=tf1.random_normal_initializer(1.0, 0.02))
         beta = tf1.get_variable("beta", [channels], initializer=tf1.zeros_initializer())
         batch_mean, batch_var = tf.nn.moments(x, [0, 1, 2], name="moments")
-        ema = tf1.train.ExponentialMovingAverage(decay=CONV_BN_DECAY)
+        shadows = [_ema_shadow(batch_mean), _ema_shadow(batch_var)]
+        before_update = [shadow.read_value() for shadow in shadows]
+        complement = 1.0 - tf.constant(CONV_BN_DECAY, tf.float32)  # as ExponentialMovingAverage
+        with tf.control_dependencies(before_update):
+            ema_update = tf.group(*[shadow.assign_sub((shadow - value) * complement)
+                                    for shadow, value in zip(shadows, (batch_mean, batch_var))])
 
-        def update_branch():
-            ema_apply_op = ema.apply([batch_mean, batch_var])
-            with tf.control_dependencies([ema_apply_op]):
-                return tf.identity(batch_mean), tf.identity(batch_var)
+        def training_branch():
+            return tf.identity(batch_mean), tf.identity(batch_var)
 
         def inference_branch():
             # Read without stop_gradient: like TF1, the shadows then get a (zero) gradient.
-            return ema.average(batch_mean), ema.average(batch_var)
+            return tf.identity(before_update[0]), tf.identity(before_update[1])
 
-        mean, var = tf1.cond(is_training, update_branch, inference_branch)
+        with tf.control_dependencies([ema_update]):
+            mean, var = tf1.cond(is_training, training_branch, inference_branch)
         return tf.nn.batch_normalization(x, mean, var, beta, gamma, CONV_BN_EPSILON)
+
+
+def _ema_shadow(statistic):
+    """The zero-initialised EMA shadow of a moments tensor, named as TF1's
+    ``ExponentialMovingAverage`` named it: ``<scope>/<tensor op name>/ExponentialMovingAverage``."""
+    with tf1.variable_scope(statistic.op.name):
+        return tf1.get_variable("ExponentialMovingAverage", statistic.shape, trainable=False,
+                                initializer=tf1.zeros_initializer())
 
 
 def assign_moving_average(variable, value, decay):
@@ -124,9 +140,10 @@ def fc_batch_norm(x, is_training, update_moving_stats=True):
 
     No gamma, epsilon 1e-3. Training mode normalises with the biased batch moments over all
     axes but the last and, if ``update_moving_stats``, updates the moving statistics in
-    place (decay 0.999, no debiasing); inference mode uses the moving statistics. The
-    moving statistics get no gradient (``None``), hence no Adam slots. The first Q layer
-    uses ``update_moving_stats=False``: its update ops are never run in the TF1 code.
+    place (decay 0.999, no debiasing); inference mode uses the moving statistics. They are
+    read in the untaken branch without stop_gradient, so they get zero gradients, hence Adam
+    slots that stay zero, as in the TF1 code. The first Q layer uses
+    ``update_moving_stats=False``: its update ops are never run in the TF1 code.
     """
     with tf1.variable_scope("BatchNorm"):
         channels = x.shape[-1]
@@ -147,8 +164,7 @@ def fc_batch_norm(x, is_training, update_moving_stats=True):
                 return tf.identity(batch_mean), tf.identity(batch_var)
 
         def inference_branch():
-            return (tf.stop_gradient(moving_mean.read_value()),
-                    tf.stop_gradient(moving_var.read_value()))
+            return moving_mean.read_value(), moving_var.read_value()
 
         mean, var = tf1.cond(is_training, training_branch, inference_branch)
         return tf.nn.batch_normalization(x, mean, var, beta, None, FC_BN_EPSILON)
@@ -207,7 +223,7 @@ def deconv2d(x, kernel, stride, num_outputs, use_bias):
 
 def run_network(inputs, architecture, is_training, use_batch_norm,
                 strip_batchnorm_from_last_layer=False):
-    """Applies an architecture string (SPEC section 2) inside the current variable scope.
+    """Applies an architecture string (docs/tf1_semantics.md §2) inside the current variable scope.
 
     Layers are named ``layer_0, layer_1, ...`` (reshapes are not counted). With
     ``use_batch_norm`` every conv/deconv/fc layer gets batch norm (and no bias), except the
@@ -238,7 +254,7 @@ def run_network(inputs, architecture, is_training, use_batch_norm,
 
 
 # --------------------------------------------------------------------------------------
-# Networks and objectives (SPEC sections 4 and 5)
+# Networks and objectives (docs/tf1_semantics.md §4, §5)
 # --------------------------------------------------------------------------------------
 
 def discriminator_forward(images, architecture, is_training, use_batch_norm, reuse=None):
@@ -263,7 +279,7 @@ def reconstruct_mutual_info(hidden, num_outputs, is_training):
 
 def mutual_info_terms(q_output, zc_vectors, categorical_cardinality, num_continuous,
                       fix_std, categorical_lambda, continuous_lambda):
-    """The MI lower bound of SPEC section 5 from Q's output and the noise that made the images."""
+    """The MI lower bound of docs/tf1_semantics.md §5 from Q's output and the noise that made the images."""
     batch = tf.shape(q_output)[0]
     ll_categorical = tf.zeros([batch])
     offset = 0
@@ -305,17 +321,26 @@ def _gradients(optimizer, loss, var_list):
             if g is not None]
 
 
+def _decoded_images(serialized_summaries):
+    """{tag: pixels} of the images in serialized Summary protos."""
+    images = {}
+    for serialized in serialized_summaries:
+        for value in tf1.Summary.FromString(serialized).value:
+            images[value.tag] = decode_png(value.image.encoded_image_string)
+    return images
+
+
 # --------------------------------------------------------------------------------------
 # The model
 # --------------------------------------------------------------------------------------
 
 class TF1Reference:
-    """The TF1 InfoGAN graph (SPEC sections 2-6, 10) in its own graph and session.
+    """The TF1 InfoGAN graph (docs/tf1_semantics.md §2, §6, §10) in its own graph and session.
 
     Args:
         image_shape: ``(H, W, C)`` of the real images.
-        generator, discriminator: architecture strings (SPEC section 2).
-        categorical_cardinality, num_continuous, style_size: the noise layout (SPEC 1).
+        generator, discriminator: architecture strings (docs/tf1_semantics.md §2).
+        categorical_cardinality, num_continuous, style_size: the noise layout (docs/tf1_semantics.md §1).
         use_batch_norm, fix_std, infogan: as the TF1 flags (``infogan=False`` is GAN mode:
             no Q head and no MI loss, noise is ``style_size`` wide).
         categorical_lambda, continuous_lambda: MI weights.
@@ -347,6 +372,7 @@ class TF1Reference:
                         continuous_lambda, generator_lr, discriminator_lr)
             self._saver = tf1.train.Saver(tf1.global_variables(), max_to_keep=None)
             self._assign_ops = {}
+            self._strip_summaries, self._fake_summary = {}, None
             self.session = tf1.Session(graph=self.graph)
             self.session.run(tf1.global_variables_initializer())
 
@@ -392,7 +418,7 @@ class TF1Reference:
         self._build_train_ops()
 
     def _build_train_ops(self):
-        """D optimiser first (owns ``beta1_power``), then the G optimiser (SPEC 6, 10)."""
+        """D optimiser first (owns ``beta1_power``), then the G optimiser (tf1_semantics §6, §10)."""
         generator_vars = _scope_variables("generator")
         discriminator_vars = _scope_variables("discriminator")
         mutual_info_vars = _scope_variables("mutual_info")
@@ -452,7 +478,8 @@ class TF1Reference:
         return values
 
     def generate(self, noise, is_training=False):
-        """G(noise). ``is_training=True`` updates G's batch-norm statistics, like TF1."""
+        """G(noise). Like TF1, ``is_training=True`` updates G's batch-norm statistics, and
+        inference mode still moves its conv EMAs (after reading them)."""
         feed = {self.zc_vectors: noise, self.is_training: is_training}
         return self._run(self.fake_images, feed)
 
@@ -474,6 +501,38 @@ class TF1Reference:
             raise ValueError("mutual_info is not defined in GAN mode (infogan=False)")
         fetches = dict(self.mi, q_output=self.q_output)
         return self._run(fetches, {self.zc_vectors: noise, self.is_training: is_training})
+
+    def image_summaries(self, images):
+        """TF1's ``tf.summary.image(name, uint8 image[None], max_outputs=1)`` of each strip.
+
+        Args:
+          images: {name: uint8 array [H, W, 3]}, as the TF1 plotter fed them.
+
+        Returns:
+          {summary tag: the encoded PNG's pixels [H, W, C]}.
+        """
+        fetches, feed = [], {}
+        with self.graph.as_default():
+            for name, image in images.items():
+                if name not in self._strip_summaries:
+                    placeholder = tf1.placeholder(tf.uint8, [None, None, 3])
+                    self._strip_summaries[name] = (placeholder, tf1.summary.image(
+                        name, tf.expand_dims(placeholder, 0), max_outputs=1))
+                placeholder, summary = self._strip_summaries[name]
+                fetches.append(summary)
+                feed[placeholder] = image
+        return _decoded_images(self.session.run(fetches, feed_dict=feed))
+
+    def fake_image_summary(self, noise, max_outputs=10):
+        """TF1's GAN-mode ``tf.summary.image("fake images", G(noise), max_outputs)`` in inference
+        mode, normalised by the summary op itself; returns {tag: pixels [H, W, C]}."""
+        if self._fake_summary is None:
+            with self.graph.as_default():
+                self._fake_summary = tf1.summary.image("fake images", self.fake_images,
+                                                       max_outputs=max_outputs)
+        summary = self.session.run(self._fake_summary,
+                                   {self.zc_vectors: noise, self.is_training: False})
+        return _decoded_images([summary])
 
     # ---------------------------------------------------------------- variables
 

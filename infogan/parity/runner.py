@@ -1,9 +1,16 @@
 """What `python -m infogan.parity` runs: both sides from the same state, on the same data.
 
 The TF1 side is the TF1 reference graph (in this process) or a checkout of the original code
-(in a child process, through infogan/parity/shim.py). Iteration mode: the same real batches and
-noise, drawn in the TF1 code's NumPy order, fed to both for N iterations. Epoch mode: both whole
-training loops from the same TF1 checkpoint and seed, compared by their printed epoch lines.
+(in a child process, through infogan/parity/shim.py).
+
+- Iteration mode: the same real batches and noise, drawn in the TF1 code's NumPy order, fed to
+  the reference's and the port's training step for N iterations, with the TF1 plots every
+  `plot_every` iterations (the checkout runs its own loop on the same images and seed).
+- Epoch mode: both whole training loops (the port's is `train()`, as train.py runs it) from the
+  same TF1 checkpoint and seed.
+
+Both compare every logged value of every iteration, every image summary pixel for pixel, and
+every variable at the end; epoch mode compares the printed epoch lines as well.
 """
 import contextlib
 import dataclasses
@@ -12,19 +19,26 @@ import math
 import os
 import tempfile
 
+import numpy as np
 import tensorflow as tf
 
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.networks import FAKE_PASS, REAL_PASS
-from infogan.parity.compare import (IterationComparison, compare_iterations, compare_states,
-                                   max_abs_difference, report_lines)
-from infogan.training.tf1_checkpoint import (assign_tf1_state, export_tf1_state, load_tf1_checkpoint,
-                                    save_tf1_checkpoint)
-from infogan.parity.reference_loop import reference_iteration, tf1_feed, train_reference
+from infogan.parity.checkout import epoch_lines, run_checkout
+from infogan.parity.compare import (IterationComparison, compare_images, compare_iterations,
+                                    compare_states, max_abs_difference, report_lines)
 from infogan.parity.reference import TF1Reference
-from infogan.parity.checkout import NO_PLOTS, epoch_lines, run_checkout
-from infogan.training.step import batch_agnostic_function, build_optimizers, make_train_iteration
+from infogan.parity.reference_loop import (Plot, RunRecord, replay_reference, tf1_schedule,
+                                           train_reference)
+from infogan.training import checkpoints
 from infogan.training.loop import load_images, make_noise_sampler, train
+from infogan.training.plotter import Plotter
+from infogan.training.step import batch_agnostic_function, build_optimizers, make_train_iteration
+from infogan.training.summaries import SummaryLogger, read_logs
+from infogan.training.tf1_checkpoint import (assign_tf1_state, export_tf1_state,
+                                             load_tf1_checkpoint, save_tf1_checkpoint)
+
+MAX_TABLE_ROWS = 60  # longer runs print a summary of the per-iteration comparison
 
 
 def build_port(config, image_shape):
@@ -58,19 +72,32 @@ def start_port(config, models, optimizers, tf1_state=None):
     return export_tf1_state(models, optimizers)
 
 
-def port_iterations(models, optimizers, feed):
-    """Runs the port's compiled training iteration (train.py's) on each (batch, D noise, G noise).
+def replay_port(config, models, optimizers, schedule, work_dir):
+    """Runs a `tf1_schedule` with the port's training step (train.py's) and its plotter.
+
+    The plots go through the port's TensorBoard writer into `work_dir` and are read back from
+    the event file, so the images compared are the PNGs a user sees.
 
     Returns:
-      list of {result key: float}.
+      RunRecord (no epoch lines).
     """
     iteration_fn = make_train_iteration(models, optimizers)
-    records = []
-    for batch, discriminator_noise, generator_noise in feed:
-        results = iteration_fn(tf.constant(batch), noise_to_tensor(discriminator_noise),
-                               noise_to_tensor(generator_noise))
-        records.append({key: float(value.numpy()) for key, value in results.items()})
-    return records
+    logger = SummaryLogger(work_dir)
+    plotter = Plotter(models, logger, os.path.join(work_dir, "images"),
+                      make_noise_sampler(config.model), config.batch_size)
+    record = RunRecord(values=[], images={})
+    for event in schedule:
+        if isinstance(event, Plot):
+            np.random.set_state(event.rng_state)
+            plotter.plot(event.iteration)
+            continue
+        results = iteration_fn(tf.constant(event.batch), noise_to_tensor(event.discriminator_noise),
+                               noise_to_tensor(event.generator_noise))
+        record.values.append({key: float(value.numpy()) for key, value in results.items()})
+    logger.close()
+    record.images = read_logs(work_dir)[1]
+    record.state = export_tf1_state(models, optimizers)
+    return record
 
 
 def forward_differences(reference, models, batch, noise):
@@ -104,92 +131,111 @@ def forward_differences(reference, models, batch, noise):
     return result
 
 
+def comparison(title, tf1_record, port_record, forward=None, epoch_mode=False):
+    """The IterationComparison of two RunRecords."""
+    states = []
+    if tf1_record.state is not None and port_record.state is not None:
+        states = compare_states(tf1_record.state, port_record.state)
+    lines = (tf1_record.epoch_lines, port_record.epoch_lines) if epoch_mode else None
+    return IterationComparison(title, forward or {},
+                               compare_iterations(tf1_record.values, port_record.values), states,
+                               compare_images(tf1_record.images, port_record.images), lines)
+
+
+def _origin(config, fresh):
+    return ("--tf1_checkpoint %s" % config.tf1_checkpoint if config.tf1_checkpoint
+            else "%s (seed %d)" % (fresh, config.seed))
+
+
 # ----------------------------------------------------------------------------- iteration mode
 
 
 def comparison_data(config, iterations):
-    """(config limited to the images N iterations need, their dataset, the TF1 feed)."""
+    """(config limited to the images N iterations need, their dataset, the TF1 schedule)."""
     needed = iterations * config.batch_size
     config = dataclasses.replace(config, max_images=needed if config.max_images is None
                                  else min(config.max_images, needed))
     dataset = load_images(config)[0]
-    feed = tf1_feed(dataset, config.batch_size, make_noise_sampler(config.model), config.seed,
-                    iterations)
-    return config, dataset, feed
+    schedule = tf1_schedule(dataset, config.model, config.batch_size, config.seed, iterations,
+                            config.plot_every)
+    return config, dataset, schedule
 
 
-def compare_with_reference(config, iterations):
-    """The reference graph and the port from the same state on the same feed.
+def compare_with_reference(config, iterations, work_dir=None):
+    """The reference graph and the port from the same state on the same schedule.
 
     Returns:
-      IterationComparison, with forward differences and the variables after the run.
+      IterationComparison, with forward differences, images and the variables after the run.
     """
-    config, dataset, feed = comparison_data(config, iterations)
+    config, dataset, schedule = comparison_data(config, iterations)
     reference = build_reference(config, dataset.image_shape)
     models, optimizers = build_port(config, dataset.image_shape)
     state = start_port(config, models, optimizers, reference.get_variables())
     reference.set_variables(state)
-    forward = forward_differences(reference, models, feed[0][0], feed[0][1])
+    first = schedule[0]
+    forward = forward_differences(reference, models, first.batch, first.discriminator_noise)
     reference.set_variables(state)  # undo the forward passes' statistics updates
     assign_tf1_state(models, optimizers, state)
-    tf1_records = [reference_iteration(reference, *item) for item in feed]
-    rows = compare_iterations(tf1_records, port_iterations(models, optimizers, feed))
-    states = compare_states(reference.get_variables(), export_tf1_state(models, optimizers))
+    tf1_record = replay_reference(reference, config.model, config.batch_size, schedule)
     reference.close()
-    origin = ("--tf1_checkpoint %s" % config.tf1_checkpoint if config.tf1_checkpoint
-              else "a fresh reference initialisation (seed %d)" % config.seed)
-    return IterationComparison("the TF1 reference graph, from %s" % origin, forward, rows, states)
+    with _work_dir(work_dir) as folder:
+        port_record = replay_port(config, models, optimizers, schedule, folder)
+    title = "the TF1 reference graph, from %s" % _origin(config, "a fresh reference initialisation")
+    return comparison(title, tf1_record, port_record, forward)
 
 
 def compare_with_checkout(config, iterations, repo, work_dir):
-    """The checkout's own training loop and the port on the same feed.
+    """The checkout's own training loop and the port on the same schedule.
 
-    The checkout logs its objectives as scalar summaries; its variables are read at the end.
+    The checkout logs its objectives and images as summaries; its variables are read at the end.
 
     Returns:
       IterationComparison (without forward differences).
     """
-    config, dataset, feed = comparison_data(config, iterations)
+    config, dataset, schedule = comparison_data(config, iterations)
     models, optimizers = build_port(config, dataset.image_shape)
     state = start_port(config, models, optimizers) if config.tf1_checkpoint else None
     epochs = math.ceil(iterations / math.ceil(dataset.num_images / config.batch_size))
-    run = run_checkout(repo, dataclasses.replace(config, epochs=epochs, plot_every=NO_PLOTS),
-                       work_dir, state)
+    run = run_checkout(repo, dataclasses.replace(config, epochs=epochs),
+                       os.path.join(work_dir, "checkout"), state)
     assign_tf1_state(models, optimizers, run.initial_state, source="the checkout's variables")
-    rows = compare_iterations(run.records[:iterations], port_iterations(models, optimizers, feed))
-    states = []
-    if run.final_state is not None and len(run.records) == iterations:
-        states = compare_states(run.final_state, export_tf1_state(models, optimizers))
-    origin = ("--tf1_checkpoint %s" % config.tf1_checkpoint if config.tf1_checkpoint
-              else "its own fresh initialisation")
-    return IterationComparison("the TF1 checkout at %s, from %s" % (repo, origin), {}, rows, states)
-
-
-def report_iterations(comparison, config, tolerances):
-    """Prints the comparison; returns True when every target is met."""
-    model = config.model
-    description = "generator %s, discriminator %s, batch %d, %d iterations, seed %d, float32 on CPU" % (
-        model.generator, model.discriminator, config.batch_size, len(comparison.rows), config.seed)
-    lines, ok = report_lines(comparison, description, tolerances)
-    print("\n".join(lines))
-    return ok
+    complete = len(run.records) == iterations
+    tf1_record = RunRecord(values=run.records[:iterations],
+                           images={step: images for step, images in run.images.items()
+                                   if step <= iterations},
+                           state=run.final_state if complete else None)
+    port_record = replay_port(config, models, optimizers, schedule, os.path.join(work_dir, "port"))
+    if not complete:
+        port_record.state = None
+    title = "the TF1 checkout at %s, from %s" % (repo, _origin(config, "its own fresh initialisation"))
+    return comparison(title, tf1_record, port_record)
 
 
 # ----------------------------------------------------------------------------- epoch mode
 
 
-def port_epoch_lines(config, checkpoint, work_dir):
-    """Runs the port's train() (as train.py --tf1_checkpoint does); returns its epoch lines."""
+def port_training_run(config, checkpoint, work_dir):
+    """Runs the port's train() (as train.py --tf1_checkpoint does) and reads back what it wrote.
+
+    Returns:
+      RunRecord: the TensorBoard scalars and images, the final checkpoint's state, the epoch lines.
+    """
     output = io.StringIO()
+    log_dir = os.path.join(work_dir, "port_log")
     port_config = dataclasses.replace(config, tf1_checkpoint=checkpoint, progress_bar=False,
-                                      logdir=os.path.join(work_dir, "port_log"))
+                                      logdir=log_dir, resume=False)
     with contextlib.redirect_stdout(output):
         train(port_config)
-    return epoch_lines(output.getvalue())
+    scalars, images = read_logs(log_dir)
+    models, optimizers = build_port(config, load_images(config)[0].image_shape)
+    checkpoints.restore_training_state(checkpoints.latest_checkpoint(log_dir), models, optimizers)
+    return RunRecord(values=[scalars[step] for step in sorted(scalars)], images=images,
+                     state=export_tf1_state(models, optimizers),
+                     epoch_lines=epoch_lines(output.getvalue()))
 
 
-def reference_epoch_lines(config, work_dir):
-    """Runs the TF1 loop on the reference; returns (its epoch lines, the starting checkpoint)."""
+def reference_training_run(config, work_dir):
+    """Runs the TF1 loop on the reference; returns (its RunRecord, the starting checkpoint)."""
     dataset = load_images(config)[0]
     reference = build_reference(config, dataset.image_shape)
     checkpoint = config.tf1_checkpoint
@@ -197,62 +243,85 @@ def reference_epoch_lines(config, work_dir):
         reference.set_variables(start_port(config, *build_port(config, dataset.image_shape)))
     else:
         checkpoint = reference.save(os.path.join(work_dir, "start", "model.ckpt"))
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        train_reference(reference, dataset, config.model, config.epochs, config.batch_size,
-                        config.seed, config.plot_every)
+    with contextlib.redirect_stdout(io.StringIO()):
+        record = train_reference(reference, dataset, config.model, config.epochs,
+                                 config.batch_size, config.seed, config.plot_every)
     reference.close()
-    return epoch_lines(output.getvalue()), checkpoint
+    return record, checkpoint
 
 
-def checkout_epoch_lines(config, repo, work_dir):
-    """Runs the checkout's train.py; returns (its epoch lines, the starting checkpoint)."""
+def checkout_training_run(config, repo, work_dir):
+    """Runs the checkout's train.py; returns (its RunRecord, the starting checkpoint)."""
     state = None
     if config.tf1_checkpoint is not None:
         state = start_port(config, *build_port(config, load_images(config)[0].image_shape))
-    run = run_checkout(repo, config, work_dir, state)
+    run = run_checkout(repo, config, os.path.join(work_dir, "checkout"), state)
     checkpoint = config.tf1_checkpoint or save_tf1_checkpoint(
         os.path.join(work_dir, "start", "model.ckpt"), run.initial_state)
-    return run.epoch_lines, checkpoint
+    record = RunRecord(values=run.records, images=run.images, state=run.final_state,
+                       epoch_lines=run.epoch_lines)
+    return record, checkpoint
 
 
-def compare_epochs(config, repo=None):
-    """Both training loops from the same checkpoint and seed; prints both sets of epoch lines.
+def compare_epochs(config, repo=None, work_dir=None):
+    """Both training loops from the same checkpoint and seed.
 
     Returns:
-      True when they are identical.
+      IterationComparison with the epoch lines, per-iteration scalars, images and final states.
     """
-    with tempfile.TemporaryDirectory(prefix="infogan_parity_") as work_dir:
+    with _work_dir(work_dir) as folder:
         if repo is None:
-            tf1_lines, checkpoint = reference_epoch_lines(config, work_dir)
-            title = "TF1 reference"
+            tf1_record, checkpoint = reference_training_run(config, folder)
+            title = "the TF1 reference graph's training loop"
         else:
-            tf1_lines, checkpoint = checkout_epoch_lines(config, repo, work_dir)
-            title = "TF1 checkout %s" % repo
-        port_lines = port_epoch_lines(config, checkpoint, work_dir)
-    identical = bool(tf1_lines) and tf1_lines == port_lines
-    print("\n".join(["%s:" % title] + tf1_lines + ["port:"] + port_lines
-                    + ["epoch lines identical: %s" % ("yes" if identical else "NO")]))
-    return identical
+            tf1_record, checkpoint = checkout_training_run(config, repo, folder)
+            title = "the TF1 checkout at %s" % repo
+        port_record = port_training_run(config, checkpoint, folder)
+    origin = _origin(config, "a fresh initialisation")
+    return comparison("%s, from %s" % (title, origin), tf1_record, port_record, epoch_mode=True)
+
+
+@contextlib.contextmanager
+def _work_dir(work_dir=None):
+    """`work_dir`, or a temporary folder removed afterwards."""
+    if work_dir is not None:
+        os.makedirs(work_dir, exist_ok=True)
+        yield work_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="infogan_parity_") as folder:
+        yield folder
+
+
+def report(comparison_result, config, tolerances):
+    """Prints a comparison; returns True when every target is met."""
+    model = config.model
+    what = "%d epoch(s)" % config.epochs if comparison_result.epoch_lines else "%d iterations" % (
+        len(comparison_result.rows))
+    description = ("generator %s, discriminator %s, batch %d, %s, plots every %d, seed %d, "
+                   "float32 on CPU" % (model.generator, model.discriminator, config.batch_size,
+                                       what, config.plot_every, config.seed))
+    lines, ok = report_lines(comparison_result, description, tolerances, max_rows=MAX_TABLE_ROWS)
+    print("\n".join(lines))
+    return ok
 
 
 def run(config, iterations, tolerances, repo=None, epoch_mode=False):
     """Runs one comparison and prints it.
 
     Args:
-      config: TrainConfig (model flags, batch size, seed, data, tf1_checkpoint...).
+      config: TrainConfig (model flags, batch size, seed, data, plot_every, tf1_checkpoint...).
       iterations: iterations of the iteration mode.
       tolerances: compare.Tolerances.
       repo: a checkout of the TF1 code, or None for the TF1 reference graph.
-      epoch_mode: compare the epoch lines of config.epochs epochs instead.
+      epoch_mode: compare config.epochs epochs of both training loops instead.
 
     Returns:
       True when every target is met.
     """
     if epoch_mode:
-        return compare_epochs(config, repo)
+        return report(compare_epochs(config, repo), config, tolerances)
     if repo is None:
-        return report_iterations(compare_with_reference(config, iterations), config, tolerances)
+        return report(compare_with_reference(config, iterations), config, tolerances)
     with tempfile.TemporaryDirectory(prefix="infogan_parity_") as work_dir:
-        comparison = compare_with_checkout(config, iterations, repo, work_dir)
-    return report_iterations(comparison, config, tolerances)
+        result = compare_with_checkout(config, iterations, repo, work_dir)
+    return report(result, config, tolerances)

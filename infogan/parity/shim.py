@@ -4,21 +4,32 @@ Only modules loaded from the checkout see the shim; for them
 
 - `import tensorflow` is `tensorflow.compat.v1` (graph mode, TF2 behaviour disabled), where
   `variable_scope(..., reuse=True)` becomes `reuse=AUTO_REUSE` (the fix for the second
-  discriminator pass, SPEC "Running TF1-style code"), sessions can be seeded with a given state
-  right after the variables are initialised, and `summary.FileWriter` records the scalars it is
-  given instead of writing event files;
+  discriminator pass that TF > 1.0 forces, docs/tf1_semantics.md §11), sessions run every op in
+  the calling thread (so that the order of unordered ops is fixed) and can be seeded with a given
+  state right after the variables are initialised, and `summary.FileWriter` records the scalars
+  and images it is given instead of writing event files, and `summary.image` also takes its
+  TF 0.12 argument name `max_images` (the TF1 code's GAN mode uses it);
+- `train.AdamOptimizer` applies the updates it builds in the order they were built, each one
+  after the gradients of all of them: the TF1 code's G step runs the G update and the MI update of
+  one optimiser in one `session.run` with no order between them; this is the deterministic order
+  the port implements (§6). `--unordered` leaves them unordered, as the original;
 - `tensorflow.contrib.layers` (and `.slim`) is `tf-slim`, with TF 1.0's non-fused `batch_norm`
-  (biased batch variance for the moving statistics) in place of tf-slim's fused default;
+  (biased batch variance for the moving statistics, read without stop_gradient in the branch
+  not taken, as TF 1.0 read them) in place of tf-slim's fused default;
 - `tensorflow.examples.tutorials.mnist.input_data.read_data_sets` reads the MNIST IDX files of
   `--mnist_dir` with `infogan.data` (nothing is downloaded).
+
+Nothing else of the checkout's graph is changed: its variables (Adam slots included) are the
+ones the original builds.
 
 It changes process-wide TensorFlow settings, so it runs in a child process:
 
     python -m infogan.parity.shim --repo PATH --mnist_dir DIR --output DIR [--state FILE.npz]
         [--save_checkpoint PREFIX] [--script train.py] -- <flags of the checkout's train.py>
 
-and leaves in --output: `scalars.json` ({step: {tag: value}}), `initial_state.npz` (the variables
-right after initialisation, and the --state values), `final_state.npz` (when the session ends).
+and leaves in --output: `scalars.json` ({step: {tag: value}}), `images.npz` (the image summaries'
+pixels, keyed `<step>|<tag>`), `initial_state.npz` (the variables right after initialisation, and
+the --state values), `final_state.npz` (when the session ends).
 The checkout's own output (its epoch lines) goes to stdout. tf-slim is needed here only.
 """
 import argparse
@@ -33,19 +44,20 @@ import types
 import numpy as np
 
 from infogan import data
-
 from infogan.model import noise
 from infogan.parity.reference import assign_moving_average
+from infogan.training.summaries import decode_png
 
 MNIST_PIXELS = 28 * 28
 
 
 class Recorder:
-    """What the shimmed TensorFlow saw: scalar summaries, and the variables at start and end.
+    """What the shimmed TensorFlow saw: summaries, and the variables at start and end.
 
     Attributes:
       state: {TF1 name: array} assigned right after the global initializer runs (may be empty).
       scalars: {step: {tag: value}} from every `FileWriter.add_summary`.
+      images: {step: {tag: uint8 array [H, W, C]}}, the decoded image summaries.
       initial_state, final_state: {TF1 name: array} of every global variable, or None.
       save_checkpoint: a prefix to write a TF1 Saver checkpoint to when the session ends.
     """
@@ -54,16 +66,20 @@ class Recorder:
         self.state = dict(state or {})
         self.save_checkpoint = save_checkpoint
         self.scalars = collections.defaultdict(dict)
+        self.images = collections.defaultdict(dict)
         self.initial_state = self.final_state = None
         self.init_op_names = set()
 
     def record_summary(self, tf1, summary, step):
-        """Keeps the simple_value of each value of a (serialized) Summary."""
+        """Keeps the scalars and the decoded images of a (serialized) Summary."""
         if isinstance(summary, bytes):
             summary = tf1.Summary.FromString(summary)
         for value in summary.value:
-            if value.WhichOneof("value") == "simple_value":
+            kind = value.WhichOneof("value")
+            if kind == "simple_value":
                 self.scalars[int(step or 0)][value.tag] = float(value.simple_value)
+            elif kind == "image":
+                self.images[int(step or 0)][value.tag] = decode_png(value.image.encoded_image_string)
 
     def after_run(self, tf1, session, fetches):
         """Assigns `state` (once) right after a run that executed the global initializer."""
@@ -113,8 +129,14 @@ def variable_scope_with_auto_reuse(tf1):
 
 
 def recording_session_class(tf1, base, recorder):
-    """A Session (or InteractiveSession) subclass that tells the recorder about runs and closing."""
+    """A Session (or InteractiveSession) subclass that runs every op in the calling thread and
+    tells the recorder about runs and closing."""
     class RecordingSession(base):
+        def __init__(self, target="", graph=None, config=None):
+            config = config if config is not None else tf1.ConfigProto()
+            config.inter_op_parallelism_threads = -1  # every op in the caller thread: a fixed order
+            super().__init__(target, graph=graph, config=config)
+
         def run(self, fetches, *args, **kwargs):
             result = super().run(fetches, *args, **kwargs)
             recorder.after_run(tf1, self, fetches)
@@ -147,6 +169,34 @@ def recording_file_writer_class(tf1, recorder):
     return FileWriter
 
 
+def ordered_optimizer_class(tf1, base):
+    """`base` (an optimizer class) whose instances apply their updates in the order they were
+    built: each update waits for the gradients of every later one and for every earlier update.
+
+    The TF1 code's G step fetches two `minimize` ops of one optimiser (the G update, then the MI
+    update) in one `session.run`. Ordered so, both use gradients of the pre-update weights and the
+    MI update sees the beta powers the G update advanced (docs/tf1_semantics.md §6).
+    """
+    class OrderedOptimizer(base):
+        def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+            grads_and_vars = list(grads_and_vars)
+            earlier = getattr(self, "_shim_updates", [])
+            gradient_ops = [gradient.op for gradient, _ in grads_and_vars if gradient is not None]
+            for update in earlier:
+                update._add_control_inputs(gradient_ops)  # noqa: SLF001 - graph surgery
+            with tf1.control_dependencies(getattr(self, "_shim_train_ops", [])):
+                train_op = super().apply_gradients(grads_and_vars, global_step, name)
+            self._shim_train_ops = getattr(self, "_shim_train_ops", []) + [train_op]
+            return train_op
+
+        def _finish(self, update_ops, name_scope):
+            self._shim_updates = getattr(self, "_shim_updates", []) + list(update_ops)
+            return super()._finish(update_ops, name_scope)
+
+    OrderedOptimizer.__name__ = base.__name__
+    return OrderedOptimizer
+
+
 def proxy_module(name, target, **overrides):
     """A module whose attributes are `overrides`, else those of `target`."""
     module = types.ModuleType(name)
@@ -155,8 +205,12 @@ def proxy_module(name, target, **overrides):
     return module
 
 
-def make_tensorflow_module(tf, recorder, contrib, examples):
-    """The `tensorflow` the checkout imports: compat.v1 plus the shim's replacements."""
+def make_tensorflow_module(tf, recorder, contrib, examples, ordered=True):
+    """The `tensorflow` the checkout imports: compat.v1 plus the shim's replacements.
+
+    Args:
+      ordered: apply each optimiser's updates in the order they were built.
+    """
     tf1 = tf.compat.v1
 
     def global_variables_initializer():
@@ -164,10 +218,18 @@ def make_tensorflow_module(tf, recorder, contrib, examples):
         recorder.init_op_names.add(operation.name)
         return operation
 
-    summary = proxy_module("tensorflow.summary", tf1.summary,
+    def image(name, tensor, max_outputs=3, collections=None, family=None, max_images=None):
+        """summary.image, also under TF 0.12's argument name `max_images`."""
+        return tf1.summary.image(name, tensor, max_images if max_images is not None else max_outputs,
+                                 collections, family)
+
+    summary = proxy_module("tensorflow.summary", tf1.summary, image=image,
                            FileWriter=recording_file_writer_class(tf1, recorder))
+    optimizers = {name: ordered_optimizer_class(tf1, getattr(tf1.train, name))
+                  for name in ("AdamOptimizer",)} if ordered else {}
+    train = proxy_module("tensorflow.train", tf1.train, **optimizers)
     return proxy_module(
-        "tensorflow", tf1, variable_scope=variable_scope_with_auto_reuse(tf1),
+        "tensorflow", tf1, variable_scope=variable_scope_with_auto_reuse(tf1), train=train,
         Session=recording_session_class(tf1, tf1.Session, recorder),
         InteractiveSession=recording_session_class(tf1, tf1.InteractiveSession, recorder),
         global_variables_initializer=global_variables_initializer,
@@ -220,7 +282,7 @@ def make_batch_norm(tf):
 def _batch_norm_statistics(tf1, inputs, moving_mean, moving_variance, decay, is_training,
                            updates_collections):
     def moving():
-        return tf1.stop_gradient(moving_mean.read_value()), tf1.stop_gradient(moving_variance.read_value())
+        return tf1.identity(moving_mean), tf1.identity(moving_variance)
 
     if is_training is False:
         return moving()
@@ -317,14 +379,14 @@ def make_examples_modules(mnist_dir):
 # ----------------------------------------------------------------------------- installing
 
 
-def build_modules(recorder, mnist_dir):
+def build_modules(recorder, mnist_dir, ordered=True):
     """{module name: module} of everything the checkout may import from `tensorflow`."""
     import tensorflow as tf
     tf.compat.v1.disable_v2_behavior()
     contrib = make_contrib_module(tf)
     examples = make_examples_modules(mnist_dir)
     modules = {"tensorflow": make_tensorflow_module(tf, recorder, contrib,
-                                                     examples["tensorflow.examples"]),
+                                                     examples["tensorflow.examples"], ordered),
                "tensorflow.contrib": contrib, "tensorflow.contrib.layers": contrib.layers,
                "tensorflow.contrib.slim": contrib.slim}
     modules.update(examples)
@@ -352,9 +414,9 @@ def forget_own_package():
         del sys.modules[name]
 
 
-def run_checkout(repo, script, argv, recorder, mnist_dir):
+def run_checkout(repo, script, argv, recorder, mnist_dir, ordered=True):
     """Runs `repo/script` as __main__ with `argv`, under the shim. Returns its exit status."""
-    install_import_hook(build_modules(recorder, mnist_dir), repo)
+    install_import_hook(build_modules(recorder, mnist_dir, ordered), repo)
     forget_own_package()
     sys.path.insert(0, os.path.abspath(repo))
     os.chdir(repo)
@@ -367,10 +429,13 @@ def run_checkout(repo, script, argv, recorder, mnist_dir):
 
 
 def write_outputs(recorder, output):
-    """scalars.json, initial_state.npz and final_state.npz in `output`."""
+    """scalars.json, images.npz, initial_state.npz and final_state.npz in `output`."""
     os.makedirs(output, exist_ok=True)
     with open(os.path.join(output, "scalars.json"), "w") as stream:
         json.dump({str(step): values for step, values in sorted(recorder.scalars.items())}, stream)
+    np.savez(os.path.join(output, "images.npz"), **{
+        "%d|%s" % (step, tag): pixels for step, images in recorder.images.items()
+        for tag, pixels in images.items()})
     for name in ("initial_state", "final_state"):
         state = getattr(recorder, name)
         if state is not None:
@@ -385,6 +450,8 @@ def parse_arguments(argv):
     parser.add_argument("--output", required=True, help="folder for the recorded values")
     parser.add_argument("--state", help=".npz of {TF1 name: array} to start from")
     parser.add_argument("--save_checkpoint", help="write a TF1 checkpoint here when training ends")
+    parser.add_argument("--unordered", action="store_true",
+                        help="leave the updates of one optimiser unordered, as the original code")
     parser.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then the script's flags")
     arguments = parser.parse_args(argv)
     if arguments.train_args[:1] == ["--"]:
@@ -404,7 +471,7 @@ def main(argv=None):
     recorder = Recorder(state, arguments.save_checkpoint and os.path.abspath(arguments.save_checkpoint))
     output, mnist_dir = os.path.abspath(arguments.output), os.path.abspath(arguments.mnist_dir)
     status = run_checkout(os.path.abspath(arguments.repo), arguments.script, arguments.train_args,
-                          recorder, mnist_dir)
+                          recorder, mnist_dir, ordered=not arguments.unordered)
     write_outputs(recorder, output)
     return status
 

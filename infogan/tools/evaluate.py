@@ -25,7 +25,7 @@ from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.networks import REAL_PASS
 from infogan.model.noise import create_infogan_noise_sample
 from infogan.tools.assignment import max_weight_assignment
-from infogan.training.checkpoints import load_config, network_objects
+from infogan.training.checkpoints import latest_checkpoint, load_config, restore_training_state
 from infogan.training.step import build_optimizers
 from infogan.training.tf1_checkpoint import load_tf1_checkpoint
 
@@ -41,10 +41,10 @@ def restore_models(log_dir, checkpoint_path=None):
     if config.dataset is not None:
         raise ConfigError("evaluation needs an MNIST run; %s trained on %s" % (log_dir, config.dataset))
     models = build_models(config.model, image_shape)
-    path = checkpoint_path or tf.train.latest_checkpoint(os.path.join(log_dir, "checkpoints"))
+    path = checkpoint_path or latest_checkpoint(log_dir)
     if path is None:
         raise ConfigError("no checkpoint in %s/checkpoints" % log_dir)
-    tf.train.Checkpoint(**network_objects(models)).restore(path).expect_partial()
+    restore_training_state(path, models)
     return config, models, path
 
 

@@ -78,6 +78,20 @@ def network_objects(models):
     return objects
 
 
+def latest_checkpoint(log_dir):
+    """The newest checkpoint path of a run, or None."""
+    return tf.train.latest_checkpoint(os.path.join(log_dir, CHECKPOINT_SUBDIR))
+
+
+def restore_training_state(path, models, optimizers=None):
+    """Loads a run's checkpoint into `models` (and both optimisers when given), not the loop."""
+    objects = network_objects(models)
+    if optimizers is not None:
+        objects.update(discriminator_optimizer=optimizers.discriminator,
+                       generator_optimizer=optimizers.generator)
+    tf.train.Checkpoint(**objects).restore(path).expect_partial()
+
+
 class RunCheckpoints:
     """The checkpoints of one run, in `<log_dir>/checkpoints`, the last MAX_TO_KEEP kept."""
 

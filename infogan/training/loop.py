@@ -1,4 +1,4 @@
-"""The TF1 training loop (SPEC sections 7 and 9): data, NumPy draw order, logs and plots."""
+"""The TF1 training loop (docs/tf1_semantics.md §7, §9): data, NumPy draw order, logs and plots."""
 import dataclasses
 import os
 import sys
@@ -10,9 +10,9 @@ import tensorflow as tf
 from infogan import config as config_lib
 from infogan.training import checkpoints
 from infogan import data
-from infogan import plots
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.noise import create_gan_noise_sample, create_infogan_noise_sample
+from infogan.training.plotter import Plotter
 from infogan.training.summaries import SummaryLogger
 from infogan.training.tf1_checkpoint import load_tf1_checkpoint
 from infogan.training.step import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE, G_STEP_INFOGAN_LOSS,
@@ -21,7 +21,6 @@ from infogan.training.step import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
 
 EPOCH_LINE = "epoch %d >> discriminator LL %.2f (lr=%.6f), generator LL %.2f (lr=%.6f)"
 INFOGAN_SUFFIX = ", infogan loss %.2f"
-GAN_PLOT_IMAGES = 10
 
 
 def seed_everything(seed):
@@ -78,39 +77,6 @@ def create_log_dir(config):
             return candidate
         except FileExistsError:
             candidate, suffix = "%s-%d" % (base, suffix), suffix + 1
-
-
-class Plotter:
-    """Writes the TF1 image summaries and one Matplotlib PNG per plotted set."""
-
-    def __init__(self, models, logger, image_dir, sample_noise, batch_size):
-        self.models, self.logger, self.image_dir = models, logger, image_dir
-        self.sample_noise, self.batch_size = sample_noise, batch_size
-        generator = models.generator
-        self._generate = tf.function(lambda z: generator(z, training=False), autograph=False)
-        os.makedirs(image_dir, exist_ok=True)
-
-    def generate(self, noise):
-        return self._generate(noise_to_tensor(noise)).numpy()
-
-    def plot(self, iteration):
-        """Draws the plot noise (same NumPy calls as TF1) and writes the images of `iteration`."""
-        config = self.models.config
-        if not config.infogan:
-            images = self.generate(self.sample_noise(self.batch_size))[:GAN_PLOT_IMAGES]
-            for index, image in enumerate(images):
-                self.logger.image(iteration, plots.tf1_image_tag("fake images", index), image)
-            self._save(iteration, "fake_images", images[None], "fake images", None)
-            return
-        for plotted in plots.variation_sets(self.generate, config):
-            for name, images in plotted["strips"]:
-                self.logger.image(iteration, plots.tf1_image_tag(name), plots.image_strip(images))
-            self._save(iteration, plotted["kind"], plotted["grid"], plotted["title"],
-                       plotted["column_labels"])
-
-    def _save(self, iteration, kind, grid, title, column_labels):
-        path = os.path.join(self.image_dir, "iteration_%07d_%s.png" % (iteration, kind))
-        plots.save_grid_figure(path, grid, "%s, iteration %d" % (title, iteration), column_labels)
 
 
 def _progress_bar(config, num_batches):

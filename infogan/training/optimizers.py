@@ -1,4 +1,4 @@
-"""Adam with the TF1 optimiser's state and kernel (SPEC section 6).
+"""Adam with the TF1 optimiser's state and kernel (docs/tf1_semantics.md §6).
 
 TF1's AdamOptimizer keeps `beta1_power`/`beta2_power` as variables multiplied by beta after every
 `apply_gradients`, applies each variable's update with the fused `ApplyAdam` kernel, and puts

@@ -1,4 +1,4 @@
-"""One InfoGAN training iteration with the TF1 code's semantics (SPEC section 6).
+"""One InfoGAN training iteration with the TF1 code's semantics (docs/tf1_semantics.md §6).
 
 The step functions take (models, optimizers, batch, noise) and nothing else, so that a
 `tf.distribute` strategy can wrap them; `make_train_iteration` compiles them with tf.function.
@@ -51,7 +51,8 @@ def discriminator_step(models, optimizers, real_images, noise):
     """D update on a real batch and a noise batch (their row counts may differ).
 
     G and D run in training mode, so G's and both of D's batch-norm statistics are updated,
-    as TF1's D step did. Q is evaluated on the fake features for the log, before the update.
+    as TF1's D step did (D's fc moving statistics by the real pass, then the fake pass). Q is
+    evaluated on the fake features for the log, before the update.
 
     Returns:
       dict: DISCRIMINATOR_OBJECTIVE and, in InfoGAN mode, D_STEP_INFOGAN_LOSS (scalars).
@@ -59,8 +60,10 @@ def discriminator_step(models, optimizers, real_images, noise):
     variables = models.discriminator_variables
     with tf.GradientTape() as tape:
         fake_images = models.generator(noise, training=True)
-        fake = models.discriminator(fake_images, training=True, pass_index=FAKE_PASS)
+        # Both passes update D's shared fc moving statistics; the TF1 graph, run op by op,
+        # updates them in the real pass first (docs/tf1_semantics.md §6).
         real = models.discriminator(real_images, training=True, pass_index=REAL_PASS)
+        fake = models.discriminator(fake_images, training=True, pass_index=FAKE_PASS)
         objective = discriminator_objective(fake["prob"], real["prob"])
         loss = -objective
     results = {DISCRIMINATOR_OBJECTIVE: objective}

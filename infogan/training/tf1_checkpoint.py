@@ -1,4 +1,5 @@
-"""TF1 checkpoints in and out: the port's state under the TF1 code's variable names (SPEC section 10).
+"""TF1 checkpoints in and out: the port's state under the TF1 code's variable names
+(docs/tf1_semantics.md §10).
 
 The port's Keras variable paths already are the TF1 names (`generator/layer_0/weights`), except
 the conv batch norms' EMA shadows, which TF1 named after the moments tensors of each pass:
@@ -7,10 +8,11 @@ the conv batch norms' EMA shadows, which TF1 named after the moments tensors of 
     <net>/<layer>/batch_norm/<scope>/<layer>/batch_norm/moments/Squeeze/ExponentialMovingAverage
 
 (`Squeeze_1` for the variance; `<scope>` is `<net>` for pass 0 and `<net>_<pass>` after, so the
-discriminator's real-image pass is `discriminator_1`). The optimisers' state maps as SPEC section
-10 describes: D's Adam owns `<name>/Adam`, `<name>/Adam_1`, `beta1_power`, `beta2_power`; G's Adam
-owns `<name>/Adam`, `<name>/Adam_1` of G and Q variables, `<name>/Adam_2`, `<name>/Adam_3` of
-D variables, and `beta1_power_1`, `beta2_power_1`.
+discriminator's real-image pass is `discriminator_1`). The optimisers' state maps as
+docs/tf1_semantics.md §10 describes: D's Adam owns `<name>/Adam`, `<name>/Adam_1`, `beta1_power`,
+`beta2_power`; G's Adam owns `<name>/Adam`, `<name>/Adam_1` of G and Q variables, `<name>/Adam_2`,
+`<name>/Adam_3` of D variables, and `beta1_power_1`, `beta2_power_1`. The Adam slots the TF1 code
+also gave its batch-norm statistics (always zero) are accepted and ignored.
 
 Usage:
     load_tf1_checkpoint("model.ckpt-1000", models, optimizers)   # validates, then assigns
@@ -31,6 +33,8 @@ MODEL_FLAGS = ("--generator", "--discriminator", "--categorical_cardinality", "-
                "--style_size", "--use_batch_norm", "--fix_std", "--infogan")
 MAX_LISTED = 12
 _ADAM_SLOT = re.compile(r"^(?P<owner>.+)/Adam(_\d+)?$")
+_ZERO_GRADIENT_SLOT = re.compile(
+    r"/(%s|BatchNorm/moving_mean|BatchNorm/moving_variance)/Adam(_\d+)?$" % EMA_SHADOW)
 _PORT_EMA = re.compile(
     r"^(?P<net>[^/]+)/(?P<layer>.+)/batch_norm/ema_(?P<stat>mean|variance)_(?P<pass>\d+)$")
 
@@ -77,8 +81,10 @@ def tf1_variable_name(path):
 
 def is_ignored_tf1_name(name):
     """True for TF1 variables the port has no counterpart of and needs none: the Adam slots of
-    the conv EMA shadows, whose gradient is always zero (SPEC section 10)."""
-    return ("/%s/Adam" % EMA_SHADOW) in name
+    the conv EMA shadows and of the fc batch norms' moving statistics. The TF1 code handed its
+    optimisers every variable of a scope; those statistics are read only in the `tf.cond` branch
+    not taken in training, so their gradient is always zero and their slots stay zero."""
+    return _ZERO_GRADIENT_SLOT.search(name) is not None
 
 
 def _networks(models):
@@ -91,7 +97,7 @@ def model_variable_map(models):
 
 
 def optimizer_variable_map(models, optimizers):
-    """{TF1 name: variable} of both optimisers' Adam slots and beta powers (SPEC section 10)."""
+    """{TF1 name: variable} of both optimisers' Adam slots and beta powers (docs/tf1_semantics.md §10)."""
     names = {id(v): tf1_variable_name(v.path) for net in _networks(models) for v in net.variables}
     result = {}
     for variable in models.discriminator_variables:
