@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
-from infogan.config import TrainConfig  # noqa: E402
+from infogan.config import TrainConfig, resumed_config  # noqa: E402
 from infogan.model.config import ModelConfig  # noqa: E402
 
 flags.DEFINE_list("seeds", ["1234", "1", "2"], "Seeds (train.py --seed), one run each.")
@@ -92,7 +92,7 @@ def train_one_more_epoch(run_dir, seed, epoch, train_changes, model_changes):
                              epochs=epoch, logdir=run_dir, progress_bar=False,
                              max_images=FLAGS.max_images, **train_changes)
     else:
-        config = checkpoints.resume_config(run_dir, epochs=epoch)
+        config = resumed_config(run_dir, epochs=epoch)
     loop.train(config)
 
 

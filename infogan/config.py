@@ -1,5 +1,7 @@
 """Run configuration, with the TF1 defaults, and its validation."""
 import dataclasses
+import json
+import math
 import os
 from typing import Optional, Tuple
 
@@ -8,6 +10,7 @@ from infogan.model.architecture import ArchitectureError, infer_output_shapes, p
 from infogan.model.config import ModelConfig
 
 DEFAULT_MNIST_DIR = data.DEFAULT_MNIST_DIR
+CONFIG_FILE = "config.json"  # a run's TrainConfig, in its log folder
 MNIST_SHAPE = (28, 28, 1)
 
 
@@ -35,6 +38,7 @@ class TrainConfig:
     cache_dir: Optional[str] = None        # image folders: keep decoded images here
     log_root: Optional[str] = None         # None: the current folder, as for any command
     progress_bar: Optional[bool] = None    # None: only when stdout is a terminal
+    status_every: int = 120                # without a bar: a status line every N seconds (0: none)
     tf1_checkpoint: Optional[str] = None   # start from this TF1 checkpoint (prefix or folder)
     checkpoint_every: int = 500            # iterations between checkpoints (also at epoch ends)
     max_iterations: Optional[int] = None   # stop (with a checkpoint) after this many iterations
@@ -80,7 +84,7 @@ def validate(config):
       ConfigError, or ArchitectureError for a malformed architecture string (naming the flag,
       the token and its position).
     """
-    _validate_numbers(config)
+    validate_numbers(config)
     _validate_paths(config)
     _require(config.tf1_checkpoint is None or os.path.exists(config.tf1_checkpoint)
              or os.path.exists(config.tf1_checkpoint + ".index"),
@@ -93,25 +97,61 @@ def validate(config):
             raise ArchitectureError("--%s: %s" % (flag, error)) from None
 
 
-def _validate_numbers(config):
+def validate_numbers(config):
+    """Checks every numeric flag of a TrainConfig (and its ModelConfig).
+
+    Raises:
+      ConfigError naming the flag, the value and what is accepted.
+    """
     model = config.model
     for name in ("epochs", "batch_size", "plot_every", "checkpoint_every"):
-        _require(getattr(config, name) > 0, "--%s must be a positive integer, got %d" % (
-            name, getattr(config, name)))
+        _require(_is_int(getattr(config, name)) and getattr(config, name) > 0,
+                 "--%s must be a positive integer, got %s" % (name, getattr(config, name)))
     for name in ("generator_lr", "discriminator_lr"):
-        _require(getattr(config, name) > 0, "--%s must be positive, got %g" % (name, getattr(config, name)))
+        value = getattr(config, name)
+        _require(_is_number(value) and math.isfinite(value) and value > 0,
+                 "--%s must be a positive finite number, got %s" % (name, value))
     _require(model.style_size > 0, "--style_size must be a positive integer, got %d" % model.style_size)
     _require(model.num_continuous >= 0, "--num_continuous must be 0 or more, got %d" % model.num_continuous)
     _require(all(k > 0 for k in model.categorical_cardinality),
              "--categorical_cardinality values must be positive, got %s" % (
                  list(model.categorical_cardinality),))
+    _require(not model.infogan or model.categorical_cardinality or model.num_continuous > 0,
+             "InfoGAN needs at least one latent code: pass --categorical_cardinality K or "
+             "--num_continuous N (N > 0), or --noinfogan for a plain GAN")
     for name in ("categorical_lambda", "continuous_lambda"):
-        _require(getattr(model, name) >= 0, "--%s must be 0 or more, got %g" % (name, getattr(model, name)))
-    _require(config.max_images is None or config.max_images > 0,
-             "--max_images must be a positive integer, got %s" % config.max_images)
+        value = getattr(model, name)
+        _require(_is_number(value) and math.isfinite(value) and value >= 0,
+                 "--%s must be a finite number, 0 or more, got %s" % (name, value))
+    _require(_is_int(config.seed) and 0 <= config.seed < 2 ** 32,
+             "--seed must be an integer from 0 to 2**32 - 1 (NumPy's range), got %s" % config.seed)
+    for name in ("max_images", "max_iterations"):
+        value = getattr(config, name)
+        _require(value is None or (_is_int(value) and value > 0),
+                 "--%s must be a positive integer, got %s" % (name, value))
     _require(len(config.scale_dataset) == 2 and all(s > 0 for s in config.scale_dataset),
              "--scale_dataset takes two positive integers (width height), got %s" % (
                  list(config.scale_dataset),))
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_batch_size(config, num_images):
+    """Refuses a batch larger than the data (TF1 would draw one short batch per epoch of it).
+
+    Raises:
+      ConfigError.
+    """
+    _require(config.batch_size <= num_images,
+             "--batch_size %d is larger than the data (%d images); pass --batch_size %d or less%s"
+             % (config.batch_size, num_images, num_images,
+                " or a larger --max_images" if config.max_images is not None else ""))
 
 
 def _validate_paths(config):
@@ -123,7 +163,7 @@ def _validate_paths(config):
                  "%s images are 28x28: drop --scale_dataset (got %s), or pass --dataset an image "
                  "folder to resize" % (title, " ".join(map(str, config.scale_dataset))))
         try:
-            data.idx_path(config.idx_dir, data.MNIST_TRAIN_IMAGES, kind)
+            check_batch_size(config, data.training_images_count(config.idx_dir, config.max_images, kind))
         except data.DatasetError as error:
             raise ConfigError(str(error)) from None
     else:
@@ -133,10 +173,13 @@ def _validate_paths(config):
     if config.resume:
         _require(config.logdir is not None and os.path.isdir(config.logdir),
                  "--resume needs the log folder of an existing run, got %s" % config.logdir)
-    elif config.logdir is not None and os.path.exists(config.logdir):
-        _require(os.path.isdir(config.logdir) and not os.listdir(config.logdir),
-                 "log folder %s already holds files; pass a new --logdir so nothing is overwritten"
-                 % config.logdir)
+    elif config.logdir is not None:
+        from infogan.training.run_folder import check_new_log_dir  # no TensorFlow there
+        check_new_log_dir(config.logdir)
+    else:
+        _require(os.access(config.log_root_dir, os.W_OK | os.X_OK),
+                 "the current folder %s is not writable, so the default log folder cannot be "
+                 "made there; pass --logdir" % config.log_root_dir)
     if config.cache_dir is not None:
         _require(not os.path.exists(config.cache_dir) or os.path.isdir(config.cache_dir),
                  "--cache_dir %s is a file, not a folder" % config.cache_dir)
@@ -169,3 +212,49 @@ def check_image_shape(model, image_shape):
             "the generator makes images of shape %s but the data's images are %s (height x width x "
             "channels): %s" % (_shape_text(generated), _shape_text(image_shape), ", or ".join(fixes)))
     infer_output_shapes(parse_architecture(model.discriminator), image_shape)
+
+
+def save_run_config(log_dir, config):
+    """Writes a run's TrainConfig as JSON into its log folder (atomically)."""
+    path = os.path.join(log_dir, CONFIG_FILE)
+    with open(path + ".tmp", "w") as stream:
+        json.dump(dataclasses.asdict(config), stream, indent=2, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
+def load_run_config(log_dir):
+    """Reads the TrainConfig a run was started with.
+
+    Raises:
+      ConfigError: the folder holds no config.json (it is not a run of this package), or one that
+        cannot be read as a run's configuration.
+    """
+    path = os.path.join(log_dir, CONFIG_FILE)
+    _require(os.path.isdir(log_dir), "%s is not a folder; pass the log folder of a run" % log_dir)
+    _require(os.path.exists(path), "%s holds no %s: pass the log folder of a run started by this "
+             "package" % (log_dir, CONFIG_FILE))
+    try:
+        with open(path) as stream:
+            values = json.load(stream)
+        model = dict(values.pop("model"))
+        model["categorical_cardinality"] = tuple(model["categorical_cardinality"])
+        values["scale_dataset"] = tuple(values["scale_dataset"])
+        config = TrainConfig(model=ModelConfig(**_known(ModelConfig, model)),
+                             **_known(TrainConfig, values))
+        validate_numbers(config)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        detail = str(error).splitlines()[0] if str(error) else ""
+        raise ConfigError("%s cannot be read as a run's configuration (%s: %s); it was damaged or "
+                          "written by something else" % (path, type(error).__name__, detail)) from None
+    return config
+
+
+def _known(dataclass, values):
+    names = {field.name for field in dataclasses.fields(dataclass)}
+    return {key: value for key, value in values.items() if key in names}
+
+
+def resumed_config(log_dir, **changes):
+    """The saved config of the run in `log_dir`, set to resume there, with `changes` applied
+    (those that may differ between sessions: epochs, speed settings...)."""
+    return dataclasses.replace(load_run_config(log_dir), resume=True, logdir=log_dir, **changes)

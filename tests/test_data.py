@@ -317,8 +317,8 @@ def test_chairs_command_runs_one_epoch_on_a_mixed_folder(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(
         [sys.executable, os.path.join(REPO_ROOT, "train.py"), "--dataset", str(folder), *CHAIRS_FLAGS,
-         "--max_images", "16", "--epochs", "1", "--logdir", str(log_dir), "--cache_dir",
-         str(tmp_path / "cache")],
+         "--max_images", "16", "--batch_size", "16",  # a batch may not exceed the data
+         "--epochs", "1", "--logdir", str(log_dir), "--cache_dir", str(tmp_path / "cache")],
         capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=400)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()

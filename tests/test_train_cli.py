@@ -20,7 +20,7 @@ SCALARS = ["discriminator_objective", "generator_objective", "mutual_info_object
 
 
 def run_train(*args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     return subprocess.run([sys.executable, os.path.join(REPO_ROOT, "train.py"), *args],
                           capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300)
 
@@ -54,6 +54,7 @@ def test_infogan_smoke_run(tmp_path):
     result = run_train("--epochs", "1", "--max_images", "80", "--batch_size", "32",
                        "--plot_every", "1", "--logdir", log_dir, "--categorical_lambda=1.0", "--fix_std")
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # none of TensorFlow's C++ start-up lines
     lines = result.stdout.splitlines()
     assert lines[:8] == ["generator architecture",
                          "Fully connected with num_outputs=1024 followed by relu",
@@ -102,17 +103,20 @@ def test_bad_flags_exit_2_with_one_line_and_write_nothing(tmp_path):
 
 
 def test_existing_log_folder_is_never_reused(tmp_path):
-    from infogan.config import TrainConfig
-    from infogan.training.loop import create_log_dir
+    from infogan.config import ConfigError, TrainConfig
+    from infogan.training.run_folder import create_locked
     config = TrainConfig(log_root=str(tmp_path))
-    made = [create_log_dir(config) for _ in range(3)]
+    made = []
+    for _ in range(3):
+        folder, lock = create_locked(config)
+        made.append(folder)
+        lock.release()
     base = str(tmp_path / "mnist_log" / "infogan")
     assert made == [base, base + "-0", base + "-1"]
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "events.out").write_text("keep")
-    from infogan.config import ConfigError
     with pytest.raises(ConfigError, match="already holds files"):
-        create_log_dir(TrainConfig(logdir=str(tmp_path / "mine")))
+        create_locked(TrainConfig(logdir=str(tmp_path / "mine")))
     assert (tmp_path / "mine" / "events.out").read_text() == "keep"
 
 
@@ -144,3 +148,24 @@ def test_jit_compile_flag_trains_and_is_saved_with_the_run(tmp_path):
     assert EPOCH_LINE.match(result.stdout.splitlines()[-1])
     with open(os.path.join(log_dir, "config.json")) as f:
         assert json.load(f)["jit_compile"] is True
+
+
+@pytest.mark.parametrize("command,flags", [
+    (["train.py"], ["--epochs (default: 100)", "--[no]infogan (default: on)",
+                    "--categorical_cardinality (default: 10)", "--resume (default: none)"]),
+    (["-m", "infogan", "evaluate"], ["--logdir (default: none)", "--tf1_checkpoint"]),
+    (["-m", "infogan", "sample"], ["--category (default: none)", "not the digit 3"]),
+    (["-m", "infogan.parity"], ["--iterations (default: 20)", "--tf1_repo", "--generator"]),
+])
+def test_help_lists_each_commands_flags(command, flags):
+    for option in ("--help", "-h"):
+        result = subprocess.run([sys.executable, *command, option], capture_output=True, text=True,
+                                cwd=REPO_ROOT, timeout=60)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        assert result.stdout.startswith("usage: ")
+        for fragment in flags:
+            assert fragment in result.stdout, fragment
+    if command == ["train.py"]:  # the TF1 code's flags, then the port's additions
+        page = result.stdout
+        assert page.index("Flags of the TF1 code's train.py") < page.index("  --epochs (") < page.index(
+            "Added by the port") < page.index("  --logdir (")

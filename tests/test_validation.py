@@ -23,14 +23,14 @@ def model_config(**changes):
     (dict(epochs=-1), "--epochs must be a positive integer, got -1"),
     (dict(plot_every=0), "--plot_every must be a positive integer, got 0"),
     (dict(max_images=0), "--max_images must be a positive integer"),
-    (dict(generator_lr=0.0), "--generator_lr must be positive"),
+    (dict(generator_lr=0.0), "--generator_lr must be a positive finite number"),
     (dict(scale_dataset=(64, 0)), "--scale_dataset takes two positive integers"),
     (dict(model=model_config(style_size=0)), "--style_size must be a positive integer, got 0"),
     (dict(model=model_config(categorical_cardinality=(10, 0))),
      "--categorical_cardinality values must be positive, got [10, 0]"),
     (dict(model=model_config(num_continuous=-1)), "--num_continuous must be 0 or more"),
-    (dict(model=model_config(categorical_lambda=-0.5)), "--categorical_lambda must be 0 or more"),
-    (dict(model=model_config(continuous_lambda=-1.0)), "--continuous_lambda must be 0 or more"),
+    (dict(model=model_config(categorical_lambda=-0.5)), "--categorical_lambda must be a finite number, 0 or more"),
+    (dict(model=model_config(continuous_lambda=-1.0)), "--continuous_lambda must be a finite number, 0 or more"),
     (dict(scale_dataset=(64, 64)), "MNIST images are 28x28: drop --scale_dataset (got 64 64)"),
     (dict(dataset="fashion_mnist", scale_dataset=(32, 32)), "Fashion-MNIST images are 28x28"),
     (dict(dataset="/no/such/folder"), "--dataset /no/such/folder is not a folder"),
@@ -89,7 +89,7 @@ def test_existing_log_folder_or_cache_file_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="already holds files; pass a new --logdir"):
         validate(TrainConfig(logdir=str(tmp_path / "run")))
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ConfigError, match="already holds files"):
+    with pytest.raises(ConfigError, match="is a file; pass a folder"):
         validate(TrainConfig(logdir=str(tmp_path / "file")))
     with pytest.raises(ConfigError, match="--cache_dir .* is a file"):
         validate(TrainConfig(cache_dir=str(tmp_path / "file")))

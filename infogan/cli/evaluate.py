@@ -3,62 +3,96 @@
     infogan-evaluate --logdir mnist_log/infogan
     infogan-evaluate --tf1_checkpoint /tmp/tf1_run/model.ckpt
 """
-import sys
 
 from absl import app, flags
+from absl import logging as absl_logging
 
+from infogan.cli import common
 from infogan.config import ConfigError
 
 FLAGS = flags.FLAGS
+PROGRAM = "evaluate"
+DESCRIPTION = (
+    "Measures a trained InfoGAN on the 10000 MNIST test images: the Q network's most likely "
+    "category of each image, mapped to the digit labels one-to-one (Hungarian; the InfoGAN paper's "
+    "accuracy) and many-to-one; the mapping itself (categories are learned without labels, so "
+    "category 3 need not be the digit 3); NMI and ARI; the confusion matrix; and for each "
+    "continuous code the correlation between the code and Q's estimate of it on generated images. "
+    "Figures go to <logdir>/eval/. The newest usable checkpoint is read (an unreadable one is "
+    "skipped with a warning); nothing is written to the run.")
+FLAG_NAMES = ("logdir", "checkpoint", "tf1_checkpoint", "mnist_dir")
 
 
 def define_flags():
     """Defines this command's flags."""
     flags.DEFINE_string("logdir", None, "Log folder of a run (holds config.json and checkpoints/).")
-    flags.DEFINE_string("checkpoint", None, "A checkpoint path (default: the run's newest).")
-    flags.DEFINE_string("mnist_dir", None, "MNIST folder (default: the run's).")
+    flags.DEFINE_string("checkpoint", None, "A checkpoint prefix of that run, e.g. "
+                        "<logdir>/checkpoints/ckpt-500 (default: its newest usable one).")
     flags.DEFINE_string("tf1_checkpoint", None, "Evaluate this checkpoint of the TF1 code (trained "
                         "with its default networks) instead of a run of the port.")
+    flags.DEFINE_string("mnist_dir", None, "Folder of the MNIST IDX files (default: the run's).")
+
+
+def help_page():
+    """This command's --help."""
+    return common.help_text("usage: infogan-evaluate --logdir DIR [flags]   (or python -m infogan "
+                            "evaluate ...)", DESCRIPTION, [("Flags", FLAG_NAMES)])
 
 
 def run_from_flags():
     """Evaluates what the flags name; returns the results of `evaluate` or `evaluate_tf1_checkpoint`."""
     if (FLAGS.logdir is None) == (FLAGS.tf1_checkpoint is None):
         raise ConfigError("pass either --logdir, the log folder of a run, or --tf1_checkpoint")
+    if FLAGS.tf1_checkpoint is not None and FLAGS.checkpoint is not None:
+        raise ConfigError("--checkpoint picks a checkpoint of --logdir; with --tf1_checkpoint leave it out")
+    common.import_tensorflow(common.show_tensorflow_logs())
+    from infogan.data import DatasetError
     from infogan.tools import evaluate
     from infogan.training.tf1_checkpoint import CheckpointMismatchError
-    if FLAGS.tf1_checkpoint is None:
-        return evaluate.evaluate(FLAGS.logdir, FLAGS.checkpoint, FLAGS.mnist_dir)
-    if FLAGS.checkpoint is not None:
-        raise ConfigError("--checkpoint picks a checkpoint of --logdir; with --tf1_checkpoint leave it out")
     try:
+        if FLAGS.tf1_checkpoint is None:
+            return evaluate.evaluate(FLAGS.logdir, FLAGS.checkpoint, FLAGS.mnist_dir)
         return evaluate.evaluate_tf1_checkpoint(FLAGS.tf1_checkpoint, mnist_dir=FLAGS.mnist_dir)
     except CheckpointMismatchError as error:
         raise ConfigError("--tf1_checkpoint takes the TF1 code's default networks; %s" % error) from None
+    except DatasetError as error:
+        raise ConfigError(str(error)) from None
+
+
+def report_lines(results):
+    """The printed report of `evaluate`'s results."""
+    mapping = ", ".join("%d->%s" % (category, "-" if label is None else label)
+                        for category, label in enumerate(results["mapping"]))
+    lines = ["checkpoint: %s" % results["checkpoint"],
+             "categorical accuracy, one-to-one (Hungarian): %.2f%%" % (100 * results["one_to_one"]),
+             "categorical accuracy, many-to-one: %.2f%%" % (100 * results["many_to_one"]),
+             "NMI %.3f, ARI %.3f" % (results["nmi"], results["ari"]),
+             "category -> digit (one-to-one): %s" % mapping,
+             "confusion matrix (rows: Q category, columns: digit label):",
+             str(results["confusion"])]
+    lines += ["continuous code %d: correlation(code, Q mean) = %.3f" % (code, value)
+              for code, value in enumerate(results.get("continuous_correlations", []))]
+    lines.append("figures: %s" % ", ".join(results["figures"]))
+    return lines
 
 
 def main(argv):
-    """Prints the measures; errors as one line with exit status 2."""
-    del argv
+    """Prints the measures; bad input is one line with exit status 2."""
+    if len(argv) > 1:
+        common.fail(PROGRAM, "unexpected arguments %s" % " ".join(argv[1:]))
+    if not FLAGS["verbosity"].present:
+        absl_logging.set_verbosity(absl_logging.WARNING)
     try:
         results = run_from_flags()
     except ConfigError as error:
-        print("evaluate: error: %s" % error, file=sys.stderr)
-        sys.exit(2)
-    print("checkpoint: %s" % results["checkpoint"])
-    print("categorical accuracy, one-to-one (Hungarian): %.2f%%" % (100 * results["one_to_one"]))
-    print("categorical accuracy, many-to-one: %.2f%%" % (100 * results["many_to_one"]))
-    print("confusion matrix (rows: Q category, columns: digit label):")
-    print(results["confusion"])
-    for code, value in enumerate(results.get("continuous_correlations", [])):
-        print("continuous code %d: correlation(code, Q mean) = %.3f" % (code, value))
-    print("figures: %s" % ", ".join(results["figures"]))
+        common.fail(PROGRAM, error)
+    print("\n".join(report_lines(results)))
 
 
 def run():
     """Console entry point."""
     define_flags()
-    app.run(main)
+    app.run(main, flags_parser=lambda argv: common.parse(argv, PROGRAM, help_page))
 
 
 if __name__ == "__main__":

@@ -6,32 +6,74 @@ exported as a SavedModel.
     infogan-sample --logdir mnist_log/infogan --sweep 0 --out sweep.png
     infogan-sample --logdir mnist_log/infogan --export generator_savedmodel
 """
-import sys
+import os
 
 from absl import app, flags
+from absl import logging as absl_logging
 
+from infogan.cli import common
 from infogan.config import ConfigError
 
 FLAGS = flags.FLAGS
+PROGRAM = "sample"
+DESCRIPTION = (
+    "Generates images from a trained run (its newest usable checkpoint), with chosen or random "
+    "codes, as one PNG grid of 10 columns whose title names the chosen codes. Categories are learned "
+    "without labels: --category 3 is the generator's category 3, not the digit 3 (infogan-evaluate "
+    "prints which digit each category came to mean). --export also writes the generator as a "
+    "SavedModel that needs nothing from this package: tf.saved_model.load(DIR)(noise) -> images.")
+FLAG_NAMES = ("logdir", "checkpoint", "num", "category", "continuous", "sweep", "seed", "out", "export")
 
 
 def define_flags():
     """Defines this command's flags."""
     flags.DEFINE_string("logdir", None, "Log folder of a run.")
-    flags.DEFINE_string("checkpoint", None, "A checkpoint path (default: the run's newest).")
-    flags.DEFINE_integer("num", 20, "Number of images.")
-    flags.DEFINE_string("category", None, "Category per categorical code, e.g. 3 (or 3,1 with two codes).")
-    flags.DEFINE_string("continuous", None, "Value per continuous code, e.g. 0.5,-1.")
+    flags.DEFINE_string("checkpoint", None, "A checkpoint prefix of that run (default: its newest "
+                        "usable one).")
+    flags.DEFINE_integer("num", 20, "Number of images (rounded up to whole rows with --sweep).")
+    flags.DEFINE_string("category", None, "The value of each categorical code, e.g. 3, or 3,1 with "
+                        "two codes (a learned category, not a digit label). Default: random.")
+    flags.DEFINE_string("continuous", None, "The value of each continuous code, e.g. 0.5,-1 "
+                        "(training drew them from [-1, 1]). Default: random.")
     flags.DEFINE_integer("sweep", None, "Sweep this continuous code over [-2, 2] along each row.")
-    flags.DEFINE_integer("seed", 0, "NumPy seed of the random codes.")
-    flags.DEFINE_string("out", "samples.png", "PNG to write.")
-    flags.DEFINE_string("export", None, "Also write the generator as a SavedModel here.")
+    flags.DEFINE_integer("seed", 0, "NumPy seed of the random codes and noise.")
+    flags.DEFINE_string("out", "samples.png", "The PNG to write (its folder must exist).")
+    flags.DEFINE_string("export", None, "Also write the generator as a SavedModel in this new (or "
+                        "empty) folder.")
+
+
+def help_page():
+    """This command's --help."""
+    return common.help_text("usage: infogan-sample --logdir DIR [flags]   (or python -m infogan "
+                            "sample ...)", DESCRIPTION, [("Flags", FLAG_NAMES)])
+
+
+def check_flags():
+    """Refuses flag values that cannot work, before anything is loaded.
+
+    Raises:
+      ConfigError.
+    """
+    if FLAGS.logdir is None:
+        raise ConfigError("pass --logdir, the log folder of a run")
+    if FLAGS.num < 1:
+        raise ConfigError("--num must be a positive integer, got %d" % FLAGS.num)
+    folder = os.path.dirname(os.path.abspath(FLAGS.out))
+    if not os.path.isdir(folder):
+        raise ConfigError("--out %s: the folder %s does not exist; create it or pick another --out"
+                          % (FLAGS.out, folder))
+    if os.path.isdir(FLAGS.out):
+        raise ConfigError("--out %s is a folder; pass the path of a .png file" % FLAGS.out)
+    if FLAGS.export is not None and os.path.exists(FLAGS.export) and (
+            not os.path.isdir(FLAGS.export) or os.listdir(FLAGS.export)):
+        raise ConfigError("--export %s already exists and is not an empty folder; pass a new folder "
+                          "so nothing is overwritten" % FLAGS.export)
 
 
 def run_from_flags():
     """Generates the requested images (and the export); returns the files written."""
-    if FLAGS.logdir is None:
-        raise ConfigError("pass --logdir, the log folder of a run")
+    check_flags()
+    common.import_tensorflow(common.show_tensorflow_logs())
     from infogan import plots
     from infogan.tools import sample
     from infogan.tools.evaluate import restore_models
@@ -41,26 +83,29 @@ def run_from_flags():
     continuous = sample.parse_values(FLAGS.continuous, model.num_continuous, float, "continuous")
     noise = sample.make_noise(model, FLAGS.num, categories, continuous, FLAGS.sweep, FLAGS.seed)
     labels = plots.sweep_labels(sample.COLUMNS) if FLAGS.sweep is not None else None
-    written = [sample.write_samples(models, noise, FLAGS.out, labels)]
+    title = sample.describe_codes(categories, continuous, FLAGS.sweep)
+    written = [sample.write_samples(models, noise, FLAGS.out, title, labels)]
     if FLAGS.export:
         written.append(sample.export_generator(models, FLAGS.export))
     return written
 
 
 def main(argv):
-    """Prints the files written; errors as one line with exit status 2."""
-    del argv
+    """Prints the files written; bad input is one line with exit status 2."""
+    if len(argv) > 1:
+        common.fail(PROGRAM, "unexpected arguments %s" % " ".join(argv[1:]))
+    if not FLAGS["verbosity"].present:
+        absl_logging.set_verbosity(absl_logging.WARNING)
     try:
         print("\n".join("wrote %s" % path for path in run_from_flags()))
     except ConfigError as error:
-        print("sample: error: %s" % error, file=sys.stderr)
-        sys.exit(2)
+        common.fail(PROGRAM, error)
 
 
 def run():
     """Console entry point."""
     define_flags()
-    app.run(main)
+    app.run(main, flags_parser=lambda argv: common.parse(argv, PROGRAM, help_page))
 
 
 if __name__ == "__main__":

@@ -1,75 +1,118 @@
-"""The flags of the TF1 train.py (docs/tf1_semantics.md §8), and the absl entry point.
+"""`python train.py` / `infogan-train`: the flags of the TF1 train.py (docs/tf1_semantics.md §8),
+the port's additions, and the entry point.
 
-List flags take `--scale_dataset=64,64` and also the original space-separated form
-`--scale_dataset 64 64`; booleans take `--X` and `--noX`.
+List flags take the original space-separated form `--scale_dataset 64 64` and also
+`--scale_dataset=64,64`; booleans take `--X` and `--noX`. Every flag is checked before TensorFlow
+loads; bad input is one line `train.py: error: ...` with exit status 2.
 """
-import dataclasses
 import os
-import signal
+import re
 import sys
 
 from absl import app, flags
 from absl import logging as absl_logging
 
-from infogan.model.architecture import ArchitectureError
-from infogan.config import DEFAULT_MNIST_DIR, ConfigError, TrainConfig
-from infogan.config import validate
+from infogan.cli import common
+from infogan.config import (DEFAULT_MNIST_DIR, ConfigError, TrainConfig, resumed_config,
+                            validate)
 from infogan.data import DEFAULT_FASHION_MNIST_DIR
+from infogan.model.architecture import ArchitectureError
 from infogan.model.config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig
 
 FLAGS = flags.FLAGS
+PROGRAM = "train.py"
 LIST_FLAGS = ("scale_dataset", "categorical_cardinality")
-USAGE_ERROR = 2
+TF1_FLAGS = ("epochs", "dataset", "max_images", "scale_dataset", "batch_size", "generator_lr",
+             "discriminator_lr", "categorical_lambda", "continuous_lambda",
+             "categorical_cardinality", "generator", "discriminator", "num_continuous", "seed",
+             "style_size", "plot_every", "infogan", "use_batch_norm", "fix_std", "force_grayscale")
+PORT_FLAGS = ("logdir", "resume", "max_iterations", "checkpoint_every", "status_every",
+              "mnist_dir", "fashion_mnist_dir", "cache_dir", "tf1_checkpoint", "jit_compile")
+# What may change when a run is resumed: how long it trains and how fast, not what it computes.
+RESUME_FLAGS = ("resume", "epochs", "max_iterations", "checkpoint_every", "status_every",
+                "jit_compile", "verbosity")
+DESCRIPTION = (
+    "Trains InfoGAN on MNIST (shipped with the package) or a folder of images, computing, printing "
+    "and logging what the TF1 code did. The defaults are the TF1 code's: 100 epochs, about 8-10 "
+    "hours on 2 CPU cores, with checkpoints of about 160 MB each (3 kept). For a first try: "
+    "--epochs 1 (about 5 minutes). Logs go to ./mnist_log/infogan (TensorBoard: tensorboard "
+    "--logdir mnist_log); Ctrl-C stops with a checkpoint that --resume continues.")
 
 
 def define_flags():
-    """Defines the original flags with their names, types and defaults, plus --logdir and --mnist_dir."""
-    flags.DEFINE_integer("epochs", 100, "Number of passes over the data.")
-    flags.DEFINE_string("dataset", None, "Folder of .png/.jpg images, or fashion_mnist; MNIST when "
-                        "not given.")
-    flags.DEFINE_integer("max_images", None, "Use at most this many images.")
-    flags.DEFINE_list("scale_dataset", ["28", "28"], "Resize images to WIDTH,HEIGHT.")
-    flags.DEFINE_integer("batch_size", 64, "Batch size.")
-    flags.DEFINE_float("generator_lr", 1e-3, "Generator (and mutual information) learning rate.")
-    flags.DEFINE_float("discriminator_lr", 2e-4, "Discriminator learning rate.")
-    flags.DEFINE_float("categorical_lambda", 1.0, "Weight of the categorical log-likelihood.")
-    flags.DEFINE_float("continuous_lambda", 1.0, "Weight of the continuous log-likelihood.")
-    flags.DEFINE_list("categorical_cardinality", ["10"],
-                      "Cardinality of the categorical variables used in the generator.")
-    flags.DEFINE_string("generator", DEFAULT_GENERATOR, "Generator network architecture.")
-    flags.DEFINE_string("discriminator", DEFAULT_DISCRIMINATOR,
-                        "Discriminator network architecture, except last layer.")
-    flags.DEFINE_integer("num_continuous", 2, "Number of continuous latent codes.")
-    flags.DEFINE_integer("seed", 1234, "Seed of NumPy (as in TF1) and also of TF.")
-    flags.DEFINE_integer("style_size", 62, "Width of the incompressible style noise.")
-    flags.DEFINE_integer("plot_every", 200, "How often should plots be made (note: slow + costly).")
-    flags.DEFINE_boolean("infogan", True, "Train GAN or InfoGAN.")
-    flags.DEFINE_boolean("use_batch_norm", True, "Use batch normalization.")
-    flags.DEFINE_boolean("fix_std", True, "Fix continuous var standard deviation to 1.")
-    flags.DEFINE_boolean("force_grayscale", False, "Convert images to single grayscale output channel.")
-    flags.DEFINE_string("logdir", None, "Log folder (default: <dataset>_log/<infogan|gan>[-k] "
-                        "next to train.py); must be new or empty.")
-    flags.DEFINE_string("mnist_dir", DEFAULT_MNIST_DIR, "Folder holding the MNIST IDX .gz files.")
-    flags.DEFINE_string("tf1_checkpoint", None, "Start from this checkpoint of the TF1 code (its "
-                        "prefix or folder): weights, batch-norm statistics, learning rates, Adam state.")
-    flags.DEFINE_integer("checkpoint_every", 500, "Iterations between checkpoints (also saved at "
-                         "every epoch end) in <logdir>/checkpoints.")
-    flags.DEFINE_integer("max_iterations", None, "Stop, with a checkpoint, after this many iterations.")
+    """Defines the TF1 code's flags (names, types, defaults) and the port's additions."""
+    flags.DEFINE_integer("epochs", 100, "Passes over the data.")
+    flags.DEFINE_string("dataset", None, "A folder of .png/.jpg images (searched recursively), or "
+                        "fashion_mnist; the shipped MNIST when not given.")
+    flags.DEFINE_integer("max_images", None, "Use at most this many images (MNIST: the first N of "
+                         "its 55000 training images; a folder: a seeded random sample).")
+    flags.DEFINE_list("scale_dataset", ["28", "28"], "Resize images to WIDTH HEIGHT (image folders "
+                      "only; MNIST is 28 28).")
+    flags.DEFINE_integer("batch_size", 64, "Images per batch.")
+    flags.DEFINE_float("generator_lr", 1e-3, "Adam learning rate of the generator and of the "
+                       "mutual-information update (which also moves D and Q).")
+    flags.DEFINE_float("discriminator_lr", 2e-4, "Adam learning rate of the discriminator.")
+    flags.DEFINE_float("categorical_lambda", 1.0, "Weight of the categorical codes' "
+                       "log-likelihood in the mutual-information loss.")
+    flags.DEFINE_float("continuous_lambda", 1.0, "Weight of the continuous codes' log-likelihood "
+                       "in the mutual-information loss.")
+    flags.DEFINE_list("categorical_cardinality", ["10"], "Number of values of each categorical "
+                      "latent code, e.g. 10, or 20 20 20 for three codes; none is allowed.")
+    flags.DEFINE_string("generator", DEFAULT_GENERATOR, "Generator architecture: comma-separated "
+                        "conv:K:S:N[:act], deconv:K:S:N[:act], fc:N[:act], reshape:d1:d2:... "
+                        "(batch norm on every layer but the last).")
+    flags.DEFINE_string("discriminator", DEFAULT_DISCRIMINATOR, "Discriminator architecture, as "
+                        "--generator, without its last layer (a dense 1 with a sigmoid is added).")
+    flags.DEFINE_integer("num_continuous", 2, "Number of continuous latent codes (uniform in "
+                         "[-1, 1]).")
+    flags.DEFINE_integer("seed", 1234, "Seed of NumPy's generator (draws noise and batches, as in "
+                         "TF1) and of TensorFlow's initialisers (the TF1 code left those unseeded).")
+    flags.DEFINE_integer("style_size", 62, "Width of the incompressible (style) noise.")
+    flags.DEFINE_integer("plot_every", 200, "Iterations between TensorBoard image plots (each "
+                         "also saved as a PNG under <logdir>/images).")
+    flags.DEFINE_boolean("infogan", True, "Train InfoGAN (latent codes and the Q network); "
+                         "--noinfogan trains a plain GAN.")
+    flags.DEFINE_boolean("use_batch_norm", True, "Batch normalisation in G and D.")
+    flags.DEFINE_boolean("fix_std", True, "Fix the continuous codes' standard deviation to 1 "
+                         "(--nofix_std: Q also predicts it).")
+    flags.DEFINE_boolean("force_grayscale", False, "Convert images to one channel (image folders).")
+    flags.DEFINE_string("logdir", None, "Log folder: must be new or empty. Default: "
+                        "./<dataset>_log/<infogan|gan>, else the first free of ...-0, ...-1.")
     flags.DEFINE_string("resume", None, "Continue a run from its newest checkpoint: --resume=LOGDIR, "
-                        "or bare --resume for the newest default run. Other flags but --epochs and "
-                        "--jit_compile are taken from the run's config.json.")
-    flags.DEFINE_boolean("jit_compile", False, "Compile the training step with XLA. Off by default: "
-                         "its fused kernels round differently, so the run is no longer bit-identical "
-                         "to TF1 (see the README's Speed section for when it pays).")
+                        "or bare --resume for the newest default run here. The run's flags come "
+                        "from its config.json; --epochs, --max_iterations, --checkpoint_every, "
+                        "--status_every and --jit_compile may be given anew.")
+    flags.DEFINE_integer("max_iterations", None, "Stop, with a checkpoint, after this many "
+                         "iterations in all.")
+    flags.DEFINE_integer("checkpoint_every", 500, "Iterations between checkpoints (also written at "
+                         "every epoch end and on Ctrl-C/SIGTERM) in <logdir>/checkpoints.")
+    flags.DEFINE_integer("status_every", 120, "When the output is not a terminal: seconds between "
+                         "status lines (0: none). On a terminal a progress bar is drawn instead.")
+    flags.DEFINE_string("mnist_dir", DEFAULT_MNIST_DIR, "Folder of the four MNIST IDX .gz files.")
     flags.DEFINE_string("fashion_mnist_dir", DEFAULT_FASHION_MNIST_DIR,
-                        "Folder holding the Fashion-MNIST IDX .gz files (--dataset fashion_mnist).")
+                        "Folder of the four Fashion-MNIST IDX .gz files (--dataset fashion_mnist).")
     flags.DEFINE_string("cache_dir", None, "Image folders: keep the decoded, resized images in this "
                         "folder (built before training, reused by later runs).")
+    flags.DEFINE_string("tf1_checkpoint", None, "Start from this checkpoint of the TF1 code (its "
+                        "prefix or folder): weights, batch-norm statistics, learning rates, Adam state.")
+    flags.DEFINE_boolean("jit_compile", False, "Compile the training step with XLA. Not "
+                         "bit-identical to the TF1 code (its kernels round differently).")
+
+
+def help_page():
+    """This command's --help."""
+    return common.help_text(
+        "usage: python train.py [flags]   (installed: infogan-train [flags])", DESCRIPTION,
+        [("Flags of the TF1 code's train.py (same names and defaults)", TF1_FLAGS),
+         ("Added by the port", PORT_FLAGS)])
+
+
+_NUMBER = re.compile(r"^-?\d")
 
 
 def join_list_arguments(argv, list_flags=LIST_FLAGS):
-    """Rewrites `--name a b c` (argparse nargs style) into `--name=a,b,c` for each list flag,
-    and a bare `--resume` (no value) into `--resume=`."""
+    """Rewrites `--name a b c` (argparse nargs style) into `--name=a,b,c` for each list flag
+    (negative numbers count as values), and a bare `--resume` (no value) into `--resume=`."""
     result, index = [], 0
     while index < len(argv):
         argument = argv[index]
@@ -78,7 +121,8 @@ def join_list_arguments(argv, list_flags=LIST_FLAGS):
             argument = "--resume="
         elif argument.lstrip("-") in list_flags and argument.startswith("--"):
             values = []
-            while index < len(argv) and not argv[index].startswith("-"):
+            while index < len(argv) and (not argv[index].startswith("-")
+                                         or _NUMBER.match(argv[index])):
                 values.append(argv[index].strip(","))
                 index += 1
             argument = "%s=%s" % (argument, ",".join(values))
@@ -87,36 +131,30 @@ def join_list_arguments(argv, list_flags=LIST_FLAGS):
 
 
 def parse_flags(argv):
-    """absl flags parser for app.run: accepts the space-separated list form, exits 2 on bad flags."""
-    try:
-        return FLAGS(join_list_arguments(argv))
-    except flags.Error as error:
-        fail(str(error))
+    """absl flags parser for app.run: --help, the space-separated list form, one-line errors."""
+    return common.parse(argv, PROGRAM, help_page, join_list_arguments)
 
 
 def fail(message):
     """Prints one error line and exits with status 2."""
-    print("train.py: error: %s" % message, file=sys.stderr)
-    sys.exit(USAGE_ERROR)
+    common.fail(PROGRAM, message)
 
 
 def _integers(name):
     try:
         return tuple(int(value) for value in getattr(FLAGS, name))
     except ValueError:
-        fail("--%s takes integers, got %s" % (name, ",".join(getattr(FLAGS, name))))
+        raise ConfigError("--%s takes integers, got %s" % (name, " ".join(getattr(FLAGS, name)))) from None
 
 
 def config_from_flags():
-    """Builds a TrainConfig from the parsed flags (from the run's config.json with --resume)."""
+    """Builds a TrainConfig from the parsed flags (from the run's config.json with --resume).
+
+    Raises:
+      ConfigError.
+    """
     if FLAGS.resume is not None:
-        from infogan.training import checkpoints  # noqa: imports TensorFlow, fine once flags parsed
-        log_dir = FLAGS.resume or checkpoints.latest_run(
-            os.getcwd(), TrainConfig(dataset=FLAGS.dataset).dataset_name, FLAGS.infogan)
-        config = checkpoints.resume_config(log_dir, FLAGS.epochs if FLAGS["epochs"].present else None)
-        if FLAGS["jit_compile"].present:  # a speed setting: may change between sessions
-            config = dataclasses.replace(config, jit_compile=FLAGS.jit_compile)
-        return config
+        return _resumed_config()
     model = ModelConfig(
         generator=FLAGS.generator, discriminator=FLAGS.discriminator,
         categorical_cardinality=_integers("categorical_cardinality"),
@@ -132,34 +170,66 @@ def config_from_flags():
         logdir=FLAGS.logdir, tf1_checkpoint=FLAGS.tf1_checkpoint,
         fashion_mnist_dir=FLAGS.fashion_mnist_dir, cache_dir=FLAGS.cache_dir,
         checkpoint_every=FLAGS.checkpoint_every, max_iterations=FLAGS.max_iterations,
-        jit_compile=FLAGS.jit_compile)
+        status_every=FLAGS.status_every, jit_compile=FLAGS.jit_compile)
+
+
+def _resumed_config():
+    from infogan.training.run_folder import latest_run
+    log_dir = FLAGS.resume or latest_run(os.getcwd(), TrainConfig(dataset=FLAGS.dataset).dataset_name,
+                                         FLAGS.infogan)
+    changes = {name: getattr(FLAGS, name) for name in RESUME_FLAGS
+               if name not in ("resume", "verbosity") and FLAGS[name].present}
+    config = resumed_config(log_dir, **changes)
+    ignored = [name for name in TF1_FLAGS + PORT_FLAGS
+               if FLAGS[name].present and name not in RESUME_FLAGS]
+    if ignored:
+        print("warning: --resume takes the run's flags from its config.json; ignoring %s" % ", ".join(
+            "--" + name for name in ignored), file=sys.stderr)
+    return config
 
 
 def main(argv):
-    """Entry point of train.py: train with the flags, errors as one line with exit status 2."""
+    """Entry point: trains with the flags. Exit status: 0 done, 1 diverged, 2 bad input or a disk
+    problem, 128 + N stopped by signal N (after a checkpoint)."""
     if len(argv) > 1:
         fail("unexpected arguments %s" % " ".join(argv[1:]))
     if not FLAGS["verbosity"].present:
         absl_logging.set_verbosity(absl_logging.WARNING)  # TF's INFO lines would break the TF1 output
-    # SIGTERM ends the run like Ctrl-C: logs are flushed on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         config = config_from_flags()
         validate(config)  # before TensorFlow is imported: a bad flag prints one line only
     except (ConfigError, ArchitectureError) as error:
-        fail(str(error))
+        fail(error)
+    try:
+        common.import_tensorflow(common.show_tensorflow_logs())
+        _train(config)
+    except KeyboardInterrupt:
+        print("%s: interrupted before training started; nothing to resume was written"
+              % PROGRAM, file=sys.stderr)
+        sys.exit(130)
+
+
+def _train(config):
+    import tensorflow as tf
     from infogan.data import DatasetError
-    from infogan.training.loop import TrainingDiverged, train
+    from infogan.training.checkpoints import CheckpointWriteError
+    from infogan.training.loop import TrainingDiverged, TrainingStopped, train
+    from infogan.training.run_folder import is_disk_full
     try:
         train(config)
-    except (ConfigError, DatasetError, ArchitectureError) as error:
-        fail(str(error))
+    except (ConfigError, DatasetError, ArchitectureError, CheckpointWriteError) as error:
+        fail(error)
     except TrainingDiverged as error:
-        print("train.py: error: %s" % error, file=sys.stderr)
+        print("%s: error: %s" % (PROGRAM, error), file=sys.stderr)
         sys.exit(1)
-    except KeyboardInterrupt:
-        print("Interrupted: the TensorBoard logs written so far are on disk.", file=sys.stderr)
-        sys.exit(130)
+    except TrainingStopped as stopped:
+        print("%s: %s" % (PROGRAM, stopped), file=sys.stderr)
+        sys.exit(stopped.exit_status)
+    except (OSError, tf.errors.OpError) as error:
+        if not is_disk_full(error):
+            raise
+        fail("the disk is full (%s); free some space, then continue the run with --resume"
+             % str(error).strip().splitlines()[0])
 
 
 def run():

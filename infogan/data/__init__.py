@@ -7,9 +7,11 @@ from infogan.data.dataset import ArrayDataset, Dataset, DatasetError
 from infogan.data.idx import (DEFAULT_FASHION_MNIST_DIR, DEFAULT_MNIST_DIR, FASHION_MNIST, MNIST,
                               MNIST_TEST_IMAGES, MNIST_TEST_LABELS, MNIST_TRAIN_IMAGES,
                               MNIST_TRAIN_LABELS, MNIST_VALIDATION_SIZE, idx_images_to_float,
-                              idx_path, load_mnist, load_mnist_test, mnist_dataset, read_idx)
+                              idx_path, load_mnist, load_mnist_test, mnist_dataset, read_idx,
+                              training_images_count)
 
 __all__ = ["ArrayDataset", "DEFAULT_FASHION_MNIST_DIR", "DEFAULT_MNIST_DIR", "Dataset", "DatasetError",
            "FASHION_MNIST", "MNIST", "MNIST_TEST_IMAGES", "MNIST_TEST_LABELS", "MNIST_TRAIN_IMAGES",
            "MNIST_TRAIN_LABELS", "MNIST_VALIDATION_SIZE", "idx_images_to_float", "idx_path",
-           "load_mnist", "load_mnist_test", "mnist_dataset", "read_idx"]
+           "load_mnist", "load_mnist_test", "mnist_dataset", "read_idx",
+           "training_images_count"]

@@ -65,6 +65,30 @@ def idx_path(folder, name, kind=MNIST):
     return path
 
 
+def count_idx_items(path):
+    """The first dimension an IDX file's header declares (its number of images or labels), read
+    without decompressing the rest.
+
+    Raises:
+      DatasetError: the file cannot be read or is not an unsigned-byte IDX file.
+    """
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            header = stream.read(8)
+    except (OSError, EOFError) as error:
+        raise DatasetError("%s cannot be read (%s)" % (path, error)) from None
+    if len(header) < 8 or header[:3] != b"\x00\x00\x08":
+        raise DatasetError("%s is not an unsigned-byte IDX file" % path)
+    return int.from_bytes(header[4:8], "big")
+
+
+def training_images_count(folder, max_images=None, kind=MNIST):
+    """How many images `load_mnist` will give, from the file's header alone."""
+    count = max(0, count_idx_items(idx_path(folder, MNIST_TRAIN_IMAGES, kind)) - MNIST_VALIDATION_SIZE)
+    return count if max_images is None else min(count, max_images)
+
+
 def idx_images_to_float(images):
     """uint8 [N, H, W] -> float32 [N, H, W, 1] in [0, 1], rounded as TF1's reader rounded."""
     return (images.astype(np.float32) * np.float32(1.0 / 255.0))[..., None]

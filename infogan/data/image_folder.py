@@ -165,9 +165,11 @@ class ImageFolderDataset(Dataset):
         Raises:
           DatasetError: an image that passed the header check cannot be decoded.
         """
-        pipeline = self.pipeline(permutation, batch_size, self.load_batch, tf.float32)
+        pipeline = self.pipeline(permutation, batch_size, self._load_checked, (tf.float32, tf.bool))
         try:
-            for batch in pipeline.as_numpy_iterator():
+            for batch, failed in pipeline.as_numpy_iterator():
+                if failed:
+                    raise DatasetError(self._failure)
                 yield batch
         except tf.errors.OpError as error:
             raise DatasetError(self._failure or str(error).splitlines()[0]) from None
@@ -196,15 +198,34 @@ class ImageFolderDataset(Dataset):
                 .prefetch(tf.data.AUTOTUNE))
 
     def load_batch(self, indices):
-        """float32 images [len(indices), H, W, C] in [0, 1] (from the cache when there is one)."""
+        """float32 images [len(indices), H, W, C] in [0, 1] (from the cache when there is one).
+
+        Raises:
+          DatasetError: an image cannot be decoded.
+        """
+        images, failed = self._load_checked(indices)
+        if failed:
+            raise DatasetError(self._failure)
+        return images
+
+    def _load_checked(self, indices):
+        """(float32 images, whether one failed): a failure is reported to the consumer, not
+        raised inside the tf.data pipeline (TensorFlow would log its traceback first)."""
         if self.cache_path is not None:
-            return to_float(self._read_cache(indices))
+            try:
+                return to_float(self._read_cache(indices)), np.bool_(False)
+            except DatasetError:
+                return np.zeros((len(indices),) + self.image_shape, np.float32), np.bool_(True)
+        failed = []
 
         def fail(row, path, error):
+            del row
             self._failure = ("image %s cannot be decoded (%s: %s); remove it, or pass --cache_dir to "
-                             "decode every image before training" % (path, type(error).__name__, error))
-            raise error
-        return to_float(self._decode_rows(indices, fail))
+                             "decode every image before training (damaged ones are then skipped)"
+                             % (path, type(error).__name__, error))
+            failed.append(True)
+        images = to_float(self._decode_rows(indices, fail))
+        return images, np.bool_(bool(failed))
 
     def decode_or_blank(self, indices):
         """uint8 images of `indices`; an image that cannot be decoded comes back all 255 with a flag.

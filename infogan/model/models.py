@@ -1,6 +1,6 @@
 """The networks of an InfoGAN model, built from a `ModelConfig`."""
 import dataclasses
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -11,11 +11,13 @@ from infogan.model.networks import Discriminator, Generator, MutualInfoHead
 
 @dataclasses.dataclass
 class InfoGANModels:
-    """The three networks of a run. `q_network` is None in GAN mode."""
+    """The three networks of a run, for images of `image_shape` ([H, W, C]). `q_network` is None
+    in GAN mode."""
     config: ModelConfig
     generator: Generator
     discriminator: Discriminator
     q_network: Optional[MutualInfoHead]
+    image_shape: Tuple[int, int, int]
 
     @property
     def discriminator_variables(self):
@@ -59,7 +61,7 @@ def build_models(config, image_shape, debug=False):
     if config.infogan:
         q_network = MutualInfoHead(config.q_output_width)
         q_network(hidden, training=False)
-    return InfoGANModels(config, generator, discriminator, q_network)
+    return InfoGANModels(config, generator, discriminator, q_network, tuple(image_shape))
 
 
 def noise_to_tensor(noise):

@@ -20,13 +20,23 @@ import sys
 
 from absl import app, flags, logging
 
+from infogan.cli import common
 from infogan.cli import train as train_cli
 from infogan.config import ConfigError, validate
 from infogan.model.architecture import ArchitectureError
 
 FLAGS = flags.FLAGS
-USAGE_ERROR = 2
+PROGRAM = "parity"
 PARITY_PLOT_EVERY = 10  # --plot_every unless given: the comparison sees plots early
+OWN_FLAGS = ("iterations", "tf1_repo", "forward_tolerance", "objective_tolerance",
+             "parameter_tolerance", "image_tolerance")
+DESCRIPTION = (
+    "Does the port compute what the TF1 code computed? Runs the TF1 side (the TF1-style reference "
+    "graph, or with --tf1_repo an unmodified checkout of the original code) and the port from the "
+    "same state on the same batches and noise, and compares every logged value of every iteration, "
+    "every image summary (plots every 10 iterations unless --plot_every is given), every variable "
+    "at the end, and with --epochs both training loops' epoch lines. Takes train.py's flags for the "
+    "model and data. Exit status: 0 every target met, 1 one is not, 2 bad input.")
 
 
 def define_flags():
@@ -45,18 +55,23 @@ def define_flags():
                         "(run through infogan/parity/shim.py) instead of the TF1 reference graph.")
 
 
+def help_page():
+    """This command's --help."""
+    return common.help_text(
+        "usage: python -m infogan.parity [flags]   (installed: infogan-parity [flags])",
+        DESCRIPTION, [("The comparison", OWN_FLAGS),
+                      ("train.py's flags (model, data, seed; --epochs compares whole training "
+                       "loops)", train_cli.TF1_FLAGS + ("mnist_dir", "tf1_checkpoint"))])
+
+
 def fail(message):
     """Prints one error line and exits with status 2."""
-    print("parity: error: %s" % message, file=sys.stderr)
-    sys.exit(USAGE_ERROR)
+    common.fail(PROGRAM, message)
 
 
 def parse_flags(argv):
-    """absl flags parser: the space-separated list form too; exits 2 on bad flags."""
-    try:
-        return FLAGS(train_cli.join_list_arguments(argv))
-    except flags.Error as error:
-        fail(str(error))
+    """absl flags parser: --help, the space-separated list form, one-line errors."""
+    return common.parse(argv, PROGRAM, help_page, train_cli.join_list_arguments)
 
 
 def main(argv):
@@ -70,6 +85,7 @@ def main(argv):
         validate(config)  # before TensorFlow is imported: a bad flag prints one line only
         if FLAGS.iterations <= 0:
             raise ConfigError("--iterations must be a positive integer, got %d" % FLAGS.iterations)
+        common.import_tensorflow(common.show_tensorflow_logs())
         ok = _run(config)
     except (ConfigError, ArchitectureError) as error:
         fail(str(error))

@@ -135,7 +135,7 @@ def assign_moving_average(variable, value, decay):
         return variable.assign_sub((variable - value) * (1.0 - decay))
 
 
-def fc_batch_norm(x, is_training, update_moving_stats=True):
+def fc_batch_norm(x, is_training, update_moving_stats=True, deferred_updates=None):
     """Batch norm of fc layers (TF 1.0 non-fused slim style): ``BatchNorm/{beta,moving_*}``.
 
     No gamma, epsilon 1e-3. Training mode normalises with the biased batch moments over all
@@ -144,6 +144,10 @@ def fc_batch_norm(x, is_training, update_moving_stats=True):
     read in the untaken branch without stop_gradient, so they get zero gradients, hence Adam
     slots that stay zero, as in the TF1 code. The first Q layer uses
     ``update_moving_stats=False``: its update ops are never run in the TF1 code.
+
+    With a ``deferred_updates`` list, the (statistic variable, batch value) pairs are appended to
+    it instead, for the caller to apply in a fixed order (the discriminator's two passes share
+    these statistics; see ``TF1Reference._build_train_ops``).
     """
     with tf1.variable_scope("BatchNorm"):
         channels = x.shape[-1]
@@ -154,6 +158,10 @@ def fc_batch_norm(x, is_training, update_moving_stats=True):
                                       initializer=tf1.ones_initializer())
         axes = list(range(len(x.shape) - 1))
         batch_mean, batch_var = tf.nn.moments(x, axes, name="moments")
+
+        if update_moving_stats and deferred_updates is not None:
+            deferred_updates += [(moving_mean, batch_mean), (moving_var, batch_var)]
+            update_moving_stats = False
 
         def training_branch():
             if not update_moving_stats:
@@ -222,7 +230,7 @@ def deconv2d(x, kernel, stride, num_outputs, use_bias):
 
 
 def run_network(inputs, architecture, is_training, use_batch_norm,
-                strip_batchnorm_from_last_layer=False):
+                strip_batchnorm_from_last_layer=False, deferred_updates=None):
     """Applies an architecture string (docs/tf1_semantics.md §2) inside the current variable scope.
 
     Layers are named ``layer_0, layer_1, ...`` (reshapes are not counted). With
@@ -246,7 +254,7 @@ def run_network(inputs, architecture, is_training, use_batch_norm,
                 layer_fn = conv2d if kind == "conv" else deconv2d
                 x = layer_fn(x, args[0], args[1], args[2], use_bias=not with_bn)
             if with_bn:
-                x = (fc_batch_norm(x, is_training) if kind == "fc"
+                x = (fc_batch_norm(x, is_training, deferred_updates=deferred_updates) if kind == "fc"
                      else conv_batch_norm(x, is_training))
             x = ACTIVATIONS[activation](x)
         layer_index += 1
@@ -257,10 +265,15 @@ def run_network(inputs, architecture, is_training, use_batch_norm,
 # Networks and objectives (docs/tf1_semantics.md §4, §5)
 # --------------------------------------------------------------------------------------
 
-def discriminator_forward(images, architecture, is_training, use_batch_norm, reuse=None):
-    """Discriminator in scope ``discriminator``: network, flatten, ``prob_projection``."""
+def discriminator_forward(images, architecture, is_training, use_batch_norm, reuse=None,
+                          deferred_updates=None):
+    """Discriminator in scope ``discriminator``: network, flatten, ``prob_projection``.
+
+    Its fc batch norms' statistic updates go to ``deferred_updates`` (see ``fc_batch_norm``).
+    """
     with tf1.variable_scope("discriminator", reuse=reuse):
-        out = run_network(images, architecture, is_training, use_batch_norm)
+        out = run_network(images, architecture, is_training, use_batch_norm,
+                          deferred_updates=deferred_updates)
         hidden = tf.reshape(out, [-1, int(np.prod(out.shape[1:].as_list()))])
         with tf1.variable_scope("prob_projection"):
             prob = tf.nn.sigmoid(dense(hidden, 1, use_bias=True))
@@ -308,6 +321,16 @@ def mutual_info_terms(q_output, zc_vectors, categorical_cardinality, num_continu
         "ll_continuous": tf.reduce_mean(ll_continuous),
         "std_contig": tf.reduce_mean(std),
     }
+
+
+def _ordered_updates(pairs):
+    """Moving-average updates (decay FC_BN_DECAY) of (variable, value) pairs, each after the
+    previous; returns the update ops (empty when there are none)."""
+    updates = []
+    for variable, value in pairs:
+        with tf.control_dependencies(updates[-1:]):
+            updates.append(assign_moving_average(variable, value, FC_BN_DECAY))
+    return updates
 
 
 def _scope_variables(prefix):
@@ -395,10 +418,12 @@ class TF1Reference:
             self.fake_images = run_network(self.zc_vectors, generator, self.is_training,
                                            use_batch_norm,
                                            strip_batchnorm_from_last_layer=True)
+        self._fc_updates = {"fake": [], "real": []}
         self.fake = discriminator_forward(self.fake_images, discriminator, self.is_training,
-                                          use_batch_norm)
+                                          use_batch_norm, deferred_updates=self._fc_updates["fake"])
         self.real = discriminator_forward(self.real_images, discriminator, self.is_training,
-                                          use_batch_norm, reuse=tf1.AUTO_REUSE)
+                                          use_batch_norm, reuse=tf1.AUTO_REUSE,
+                                          deferred_updates=self._fc_updates["real"])
 
         self.discriminator_objective = (
             tf.reduce_mean(tf.math.log(1.0 - self.fake["prob"] + TINY))
@@ -428,7 +453,11 @@ class TF1Reference:
         self._d_fetches = {"discriminator_objective": self.discriminator_objective}
         if self.infogan:
             self._d_fetches["neg_mutual_info"] = self.mi["neg_mutual_info"]
-        with tf.control_dependencies([g for g, _ in d_grads] + list(self._d_fetches.values())):
+        # D's fc statistics: the real pass's update, then the fake pass's (as the TF1 graph
+        # executes them op by op), before any Adam update.
+        d_statistics = _ordered_updates(self._fc_updates["real"] + self._fc_updates["fake"])
+        with tf.control_dependencies([g for g, _ in d_grads] + list(self._d_fetches.values())
+                                     + d_statistics):
             self._d_train_op = d_optimizer.apply_gradients(d_grads)
 
         g_optimizer = tf1.train.AdamOptimizer(learning_rate=self.generator_lr, beta1=0.5)
@@ -441,7 +470,8 @@ class TF1Reference:
             self._g_fetches.update(self.mi)
         # Every gradient (and every fetched value) is computed from the pre-update weights;
         # then the G update is applied, then the MI update.
-        before = [g for g, _ in g_grads + mi_grads] + list(self._g_fetches.values())
+        before = ([g for g, _ in g_grads + mi_grads] + list(self._g_fetches.values())
+                  + _ordered_updates(self._fc_updates["fake"]))
         with tf.control_dependencies(before):
             self._g_train_op = g_optimizer.apply_gradients(g_grads)
         if self.infogan:
@@ -485,7 +515,8 @@ class TF1Reference:
 
     def discriminate(self, images, is_training=False, real_pass=False):
         """D(images) as ``{"prob", "hidden"}``. ``real_pass`` uses the real-image pass (and
-        its own conv EMA set); otherwise the fake-image pass is fed ``images`` directly."""
+        its own conv EMA set); otherwise the fake-image pass is fed ``images`` directly. In
+        training mode the conv EMAs move; D's fc statistics move only in the training steps."""
         if real_pass:
             outputs, feed = self.real, {self.real_images: images}
         else:
@@ -496,7 +527,7 @@ class TF1Reference:
     def mutual_info(self, noise, is_training=True):
         """The MI terms on G(noise) (keys ``mutual_info``, ``neg_mutual_info``,
         ``ll_categorical``, ``ll_continuous``, ``std_contig``, ``q_output``); a forward pass
-        only (in training mode it updates the batch-norm statistics it passes through)."""
+        only (in training mode it updates G's batch-norm statistics and D's conv EMAs)."""
         if not self.infogan:
             raise ValueError("mutual_info is not defined in GAN mode (infogan=False)")
         fetches = dict(self.mi, q_output=self.q_output)

@@ -30,8 +30,7 @@ from infogan.parity.compare import (IterationComparison, compare_images, compare
 from infogan.parity.reference import TF1Reference
 from infogan.parity.reference_loop import (Plot, RunRecord, replay_reference, tf1_schedule,
                                            train_reference)
-from infogan.training import checkpoints
-from infogan.training.loop import load_images, make_noise_sampler, train
+from infogan.training.loop import load_images, make_noise_sampler, train_models
 from infogan.training.plotter import Plotter
 from infogan.training.step import batch_agnostic_function, build_optimizers, make_train_iteration
 from infogan.training.summaries import SummaryLogger, read_logs
@@ -218,19 +217,17 @@ def port_training_run(config, checkpoint, work_dir):
     """Runs the port's train() (as train.py --tf1_checkpoint does) and reads back what it wrote.
 
     Returns:
-      RunRecord: the TensorBoard scalars and images, the final checkpoint's state, the epoch lines.
+      RunRecord: the TensorBoard scalars and images, the state training ended with, the epoch lines.
     """
     output = io.StringIO()
     log_dir = os.path.join(work_dir, "port_log")
     port_config = dataclasses.replace(config, tf1_checkpoint=checkpoint, progress_bar=False,
                                       logdir=log_dir, resume=False)
     with contextlib.redirect_stdout(output):
-        train(port_config)
+        trained = train_models(port_config)
     scalars, images = read_logs(log_dir)
-    models, optimizers = build_port(config, load_images(config)[0].image_shape)
-    checkpoints.restore_training_state(checkpoints.latest_checkpoint(log_dir), models, optimizers)
     return RunRecord(values=[scalars[step] for step in sorted(scalars)], images=images,
-                     state=export_tf1_state(models, optimizers),
+                     state=export_tf1_state(trained.models, trained.optimizers),
                      epoch_lines=epoch_lines(output.getvalue()))
 
 

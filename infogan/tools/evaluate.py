@@ -5,7 +5,9 @@ by `python -m infogan.parity.shim --save_checkpoint`), with the same measures.
 
 - Unsupervised categorical accuracy on the 10000 MNIST test images: the Q network's most likely
   category of each real image, mapped to the digit labels one-to-one (Hungarian) and
-  many-to-one, with the confusion matrix (the InfoGAN paper's measure).
+  many-to-one (the InfoGAN paper's measure), the mapping itself (categories are unsupervised:
+  category 3 need not be the digit 3), the clustering measures NMI and ARI, and the confusion
+  matrix.
 - For each continuous code, the correlation between the code and the Q network's predicted mean
   on generated samples.
 - Figures: categories x samples, and each continuous code swept over [-2, 2].
@@ -19,33 +21,32 @@ import numpy as np
 import tensorflow as tf
 
 from infogan import data, plots
-from infogan.config import MNIST_SHAPE, ConfigError, TrainConfig
+from infogan.config import MNIST_SHAPE, ConfigError, TrainConfig, load_run_config
 from infogan.model.config import ModelConfig
 from infogan.model.models import build_models, noise_to_tensor
+from infogan.model.architecture import infer_output_shapes, parse_architecture
 from infogan.model.networks import REAL_PASS
 from infogan.model.noise import create_infogan_noise_sample
-from infogan.tools.assignment import max_weight_assignment
-from infogan.training.checkpoints import latest_checkpoint, load_config, restore_training_state
+from infogan.tools import metrics
+from infogan.training.checkpoints import restore_networks
 from infogan.training.step import build_optimizers
 from infogan.training.tf1_checkpoint import load_tf1_checkpoint
 
 
 def restore_models(log_dir, checkpoint_path=None):
-    """Rebuilds a run's networks and loads its newest (or the given) checkpoint.
+    """Rebuilds a run's networks and loads its newest usable (or the given) checkpoint.
 
     Returns:
       (TrainConfig, InfoGANModels, checkpoint path).
+
+    Raises:
+      ConfigError: no readable config.json or checkpoint.
     """
-    config = load_config(log_dir)
-    image_shape = (config.scale_dataset[1], config.scale_dataset[0], 1)
-    if config.dataset is not None:
-        raise ConfigError("evaluation needs an MNIST run; %s trained on %s" % (log_dir, config.dataset))
-    models = build_models(config.model, image_shape)
-    path = checkpoint_path or latest_checkpoint(log_dir)
-    if path is None:
-        raise ConfigError("no checkpoint in %s/checkpoints" % log_dir)
-    restore_training_state(path, models)
-    return config, models, path
+    config = load_run_config(log_dir)
+    generated = infer_output_shapes(parse_architecture(config.model.generator),
+                                    (config.model.z_size,))[-1]
+    models = build_models(config.model, tuple(generated))
+    return config, models, restore_networks(log_dir, models, checkpoint_path)
 
 
 def restore_tf1_models(path, model_config=None):
@@ -79,27 +80,6 @@ def predict_categories(models, images, batch_size):
 
     return np.concatenate([predict(tf.constant(images[start:start + batch_size])).numpy()
                            for start in range(0, len(images), batch_size)])
-
-
-def confusion_matrix(predictions, labels, num_categories, num_labels=10):
-    """counts[category, label]."""
-    counts = np.zeros((num_categories, num_labels), dtype=np.int64)
-    np.add.at(counts, (predictions, labels), 1)
-    return counts
-
-
-def one_to_one_accuracy(counts):
-    """Accuracy under the best one-to-one category -> label mapping (Hungarian)."""
-    if counts.shape[0] <= counts.shape[1]:
-        chosen = counts[np.arange(counts.shape[0]), max_weight_assignment(counts)].sum()
-    else:
-        chosen = counts.T[np.arange(counts.shape[1]), max_weight_assignment(counts.T)].sum()
-    return chosen / counts.sum()
-
-
-def many_to_one_accuracy(counts):
-    """Accuracy when each category is mapped to its most frequent label."""
-    return counts.max(axis=1).sum() / counts.sum()
 
 
 def continuous_correlations(models, num_samples, batch_size, seed=0):
@@ -159,15 +139,24 @@ def evaluate_tf1_checkpoint(path, model_config=None, mnist_dir=None, num_samples
 
 
 def evaluate_models(models, checkpoint, mnist_dir, batch_size, figure_dir, num_samples):
-    """Every measure on restored networks: accuracies, confusion, correlations, figures."""
+    """Every measure on restored networks: accuracies, the category -> digit mapping, NMI, ARI,
+    the confusion matrix, code correlations, figures."""
     model_config = models.config
     if models.q_network is None or not model_config.categorical_cardinality:
-        raise ConfigError("evaluation needs an InfoGAN run with a categorical code")
+        raise ConfigError("evaluation needs an InfoGAN run with a categorical code (this one is a "
+                          "plain GAN or has none)")
+    if tuple(models.image_shape) != MNIST_SHAPE:
+        raise ConfigError("evaluation measures MNIST digits, but these networks make %s images"
+                          % "x".join(map(str, models.image_shape)))
     images, labels = data.load_mnist_test(mnist_dir)
     predictions = predict_categories(models, images, batch_size)
-    counts = confusion_matrix(predictions, labels, model_config.categorical_cardinality[0])
+    counts = metrics.confusion_matrix(predictions, labels, model_config.categorical_cardinality[0])
     results = {"checkpoint": checkpoint, "confusion": counts,
-               "one_to_one": one_to_one_accuracy(counts), "many_to_one": many_to_one_accuracy(counts)}
+               "one_to_one": metrics.one_to_one_accuracy(counts),
+               "many_to_one": metrics.many_to_one_accuracy(counts),
+               "mapping": metrics.one_to_one_mapping(counts),
+               "nmi": metrics.normalized_mutual_information(counts),
+               "ari": metrics.adjusted_rand_index(counts)}
     if model_config.num_continuous:
         results["continuous_correlations"] = continuous_correlations(models, num_samples, batch_size)
     results["figures"] = write_figures(models, figure_dir)

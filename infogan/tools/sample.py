@@ -41,6 +41,9 @@ def make_noise(model_config, num, categories=None, continuous=None, sweep=None, 
     np.random.seed(seed)
     noise = make_noise_sampler(model_config)(num)
     if not model_config.infogan:
+        if categories is not None or continuous is not None or sweep is not None:
+            raise ConfigError("this run is a plain GAN (--noinfogan): it has no codes to choose; "
+                              "drop --category, --continuous and --sweep")
         return noise
     offset = 0
     for code, cardinality in enumerate(model_config.categorical_cardinality):
@@ -79,10 +82,22 @@ def export_generator(models, directory):
     return directory
 
 
-def write_samples(models, noise, path, sweep_labels=None):
+def describe_codes(categories=None, continuous=None, sweep=None):
+    """A figure title naming the chosen codes, e.g. "categorical code 0 = 3; continuous code 1 swept
+    over [-2, 2]"."""
+    parts = ["categorical code %d = %d" % (code, value) for code, value in enumerate(categories or [])]
+    parts += ["continuous code %d = %g" % (code, value) for code, value in enumerate(continuous or [])
+              if code != sweep]
+    if sweep is not None:
+        parts.append("continuous code %d swept over [%g, %g]" % (sweep, plots.SWEEP[0], plots.SWEEP[1]))
+    return "; ".join(parts) or "random codes"
+
+
+def write_samples(models, noise, path, title="random codes", sweep_labels=None):
     """Generates images from `noise` (inference mode) and writes them as a grid of COLUMNS.
 
     Args:
+      title: the figure's title (see `describe_codes`).
       sweep_labels: column labels when each row sweeps a code.
 
     Returns:
@@ -93,5 +108,5 @@ def write_samples(models, noise, path, sweep_labels=None):
     padded = np.ones((rows * COLUMNS,) + images.shape[1:], images.dtype)
     padded[:len(images)] = images
     grid = padded.reshape((rows, COLUMNS) + images.shape[1:])
-    plots.save_grid_figure(path, grid, "samples", sweep_labels)
+    plots.save_grid_figure(path, grid, title, sweep_labels)
     return path

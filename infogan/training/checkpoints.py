@@ -4,20 +4,22 @@ A checkpoint holds the networks (with their batch-norm statistics), both optimis
 powers, learning rates), the loop position (iteration, epoch, next batch, the epoch's permutation
 and the objectives seen so far in the epoch) and the NumPy RNG state, so a resumed run draws,
 computes and prints exactly what the uninterrupted run would have.
+
+A checkpoint is written right after a training step, before the plot and the epoch line that may
+follow that step; a resumed run does those first. Only finite states are written.
 """
-import dataclasses
-import json
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
 
-from infogan.config import ConfigError, TrainConfig
-from infogan.model.config import ModelConfig
+from infogan.config import ConfigError
+from infogan.training import run_folder
 
-CONFIG_FILE = "config.json"
-CHECKPOINT_SUBDIR = "checkpoints"
+CHECKPOINT_SUBDIR = run_folder.CHECKPOINT_SUBDIR
 MAX_TO_KEEP = 3
+_CHECKPOINT_INDEX = re.compile(r"^ckpt-(\d+)\.index$")
 HISTORY_KEYS = ("discriminator_objective", "generator_objective", "infogan_loss")
 
 
@@ -78,9 +80,29 @@ def network_objects(models):
     return objects
 
 
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (disk full, permissions); nothing half-written is left."""
+
+
+class NonFiniteState(RuntimeError):
+    """The weights or the optimiser state hold NaN or Inf: no checkpoint is written of them."""
+
+
 def latest_checkpoint(log_dir):
     """The newest checkpoint path of a run, or None."""
     return tf.train.latest_checkpoint(os.path.join(log_dir, CHECKPOINT_SUBDIR))
+
+
+def peek_loop_position(log_dir):
+    """(iteration, epoch, batches done in that epoch) of a run's newest checkpoint, read without
+    building any model; None when it cannot be read."""
+    path = latest_checkpoint(log_dir)
+    try:
+        reader = tf.train.load_checkpoint(path)
+        return tuple(int(reader.get_tensor("loop/%s/.ATTRIBUTES/VARIABLE_VALUE" % name))
+                     for name in ("iteration", "epoch", "batch_index"))
+    except Exception:  # noqa: BLE001 - unreadable: the full restore will fall back and say why
+        return None
 
 
 def restore_training_state(path, models, optimizers=None):
@@ -92,89 +114,184 @@ def restore_training_state(path, models, optimizers=None):
     tf.train.Checkpoint(**objects).restore(path).expect_partial()
 
 
+def checkpoints_on_disk(directory):
+    """Paths of the complete checkpoints in `directory` (an index and its data), oldest first."""
+    numbers = []
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        match = _CHECKPOINT_INDEX.match(name)
+        if match and os.path.exists(os.path.join(directory, "ckpt-%s.data-00000-of-00001"
+                                                 % match.group(1))):
+            numbers.append(int(match.group(1)))
+    return [os.path.join(directory, "ckpt-%d" % number) for number in sorted(numbers)]
+
+
+def repair_state_file(directory):
+    """Rewrites `checkpoints/checkpoint` from the files on disk when it is unreadable or names
+    checkpoints that are gone. Returns True when it was rewritten."""
+    on_disk = checkpoints_on_disk(directory)
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+        listed = list(state.all_model_checkpoint_paths) if state is not None else []
+    except (ValueError, tf.errors.OpError):
+        listed = []
+    listed = [path if os.path.isabs(path) else os.path.join(directory, path) for path in listed]
+    if not on_disk or (listed and all(os.path.exists(path + ".index") for path in listed)):
+        return False
+    times = [os.path.getmtime(path + ".index") for path in on_disk]
+    tf.compat.v1.train.update_checkpoint_state(directory, on_disk[-1], on_disk,
+                                               all_model_checkpoint_timestamps=times,
+                                               last_preserved_timestamp=min(times))
+    return True
+
+
 class RunCheckpoints:
-    """The checkpoints of one run, in `<log_dir>/checkpoints`, the last MAX_TO_KEEP kept."""
+    """The checkpoints of one run, in `<log_dir>/checkpoints`, the last MAX_TO_KEEP kept.
+
+    Only finite states are written, so every kept checkpoint can be resumed from.
+    """
 
     def __init__(self, log_dir, models, optimizers, loop_state):
         self.checkpoint = tf.train.Checkpoint(
             discriminator_optimizer=optimizers.discriminator, generator_optimizer=optimizers.generator,
             loop=loop_state, **network_objects(models))
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(log_dir, CHECKPOINT_SUBDIR), max_to_keep=MAX_TO_KEEP)
+        self.directory = os.path.join(log_dir, CHECKPOINT_SUBDIR)
+        repair_state_file(self.directory)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory,
+                                                  max_to_keep=MAX_TO_KEEP)
+        self._float_variables = [v for v in _tracked_variables(models, optimizers)
+                                 if tf.as_dtype(v.dtype).is_floating]
+        self._all_finite = tf.function(self._check_finite, autograph=False)
+
+    def _check_finite(self):
+        return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in self._float_variables])
+
+    def state_is_finite(self):
+        """True when no weight, batch-norm statistic or optimiser value is NaN or infinite."""
+        return bool(self._all_finite())
+
+    @property
+    def nbytes(self):
+        """About the size of one checkpoint on disk."""
+        return sum(int(np.prod(v.shape)) * tf.as_dtype(v.dtype).size for v in self._float_variables)
+
+    @property
+    def newest(self):
+        """The newest checkpoint's path, or None."""
+        return self.manager.latest_checkpoint
 
     def save(self, iteration):
-        """Writes a checkpoint numbered by the iteration; returns its path."""
-        return self.manager.save(checkpoint_number=iteration)
+        """Writes a checkpoint numbered by the iteration; returns its path.
+
+        Raises:
+          NonFiniteState: the state holds NaN/Inf (nothing is written).
+          CheckpointWriteError: the write failed; its temporary files are removed.
+        """
+        if not self.state_is_finite():
+            raise NonFiniteState("the weights or optimiser state hold NaN or Inf at iteration %d"
+                                 % iteration)
+        try:
+            return self.manager.save(checkpoint_number=iteration)
+        except (OSError, tf.errors.OpError) as error:
+            self._remove_partial(iteration)
+            reason = "the disk is full" if run_folder.is_disk_full(error) else (
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+            raise CheckpointWriteError("cannot write checkpoint ckpt-%d in %s: %s" % (
+                iteration, self.directory, reason)) from None
+
+    def _remove_partial(self, iteration):
+        run_folder.remove_interrupted_writes(os.path.dirname(self.directory))
+        for name in os.listdir(self.directory) if os.path.isdir(self.directory) else []:
+            if name.startswith("ckpt-%d." % iteration):
+                os.remove(os.path.join(self.directory, name))
 
     def restore_latest(self, warn=print):
-        """Restores the newest readable checkpoint, falling back to older ones with a warning.
+        """Restores the newest usable checkpoint, falling back to older ones with a warning: one
+        that cannot be read, or (written by an older version) holds NaN or Inf.
 
         Returns:
           the restored checkpoint path.
 
         Raises:
-          ConfigError: there is no readable checkpoint.
+          ConfigError: there is no usable checkpoint.
         """
-        candidates = list(reversed(self.manager.checkpoints))
-        if not candidates:
-            raise ConfigError("no checkpoint in %s to resume from" % self.manager.directory)
-        for path in candidates:
-            try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
-                return path
-            except Exception as error:  # noqa: BLE001 - any unreadable file means: fall back
-                warn("warning: checkpoint %s is unreadable (%s); trying the previous one"
-                     % (path, str(error).splitlines()[0]))
-        raise ConfigError("every checkpoint in %s is unreadable; cannot resume"
-                          % self.manager.directory)
+        return restore_newest_usable(
+            self.manager.checkpoints, self.directory,
+            lambda path: self.checkpoint.restore(path).assert_existing_objects_matched(),
+            self.state_is_finite, warn)
 
 
-def save_config(log_dir, config):
-    """Writes the run's TrainConfig as JSON next to its checkpoints."""
-    with open(os.path.join(log_dir, CONFIG_FILE), "w") as stream:
-        json.dump(dataclasses.asdict(config), stream, indent=2, sort_keys=True)
+def restore_newest_usable(candidates, directory, restore, is_finite, warn=print):
+    """Restores the newest of `candidates` (paths, oldest first) that can be read and is finite.
 
+    Args:
+      restore: path -> None, raises when the checkpoint cannot be read.
+      is_finite: () -> whether what was restored holds no NaN/Inf.
+      warn: prints each fallback's reason.
 
-def load_config(log_dir):
-    """Reads the TrainConfig a run was started with.
+    Returns:
+      the restored path.
 
     Raises:
-      ConfigError: the folder holds no config.json (it is not a run of this package).
+      ConfigError: none can be used (or there is none).
     """
-    path = os.path.join(log_dir, CONFIG_FILE)
-    if not os.path.exists(path):
-        raise ConfigError("%s holds no %s: pass the log folder of a run started by this package"
-                          % (log_dir, CONFIG_FILE))
-    with open(path) as stream:
-        values = json.load(stream)
-    model = values.pop("model")
-    model["categorical_cardinality"] = tuple(model["categorical_cardinality"])
-    values["scale_dataset"] = tuple(values["scale_dataset"])
-    known = {field.name for field in dataclasses.fields(TrainConfig)}
-    return TrainConfig(model=ModelConfig(**model), **{k: v for k, v in values.items() if k in known})
+    if not candidates:
+        raise ConfigError("no checkpoint in %s (a run writes its first one after --checkpoint_every "
+                          "iterations, or when it is stopped with Ctrl-C)" % directory)
+    for path in reversed(list(candidates)):
+        try:
+            restore(path)
+        except Exception as error:  # noqa: BLE001 - any unreadable file means: fall back
+            warn("warning: checkpoint %s is unreadable (%s); trying the previous one"
+                 % (path, _first_line(error)))
+            continue
+        if is_finite():
+            return path
+        warn("warning: checkpoint %s holds NaN or Inf; trying the previous one" % path)
+    raise ConfigError("no checkpoint in %s can be used (each is unreadable or holds NaN/Inf)"
+                      % directory)
 
 
-def latest_run(log_root, dataset_name, infogan=True):
-    """The most recently written run folder `<log_root>/<dataset>_log/<infogan|gan>[-k]`.
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def restore_networks(log_dir, models, checkpoint_path=None, warn=print):
+    """Loads a run's networks from `checkpoint_path`, or from its newest usable checkpoint.
+
+    Returns:
+      the checkpoint path used.
 
     Raises:
-      ConfigError: there is none to resume.
+      ConfigError: the given checkpoint cannot be read, or the run has no usable one.
     """
-    parent = os.path.join(log_root, "%s_log" % dataset_name)
-    base = "infogan" if infogan else "gan"
-    runs = [os.path.join(parent, name) for name in (os.listdir(parent) if os.path.isdir(parent) else [])
-            if (name == base or name.startswith(base + "-"))
-            and os.path.exists(os.path.join(parent, name, CONFIG_FILE))]
-    if not runs:
-        raise ConfigError("no run to resume under %s; pass --resume=LOGDIR" % parent)
-    return max(runs, key=lambda run: os.path.getmtime(os.path.join(run, CHECKPOINT_SUBDIR))
-               if os.path.isdir(os.path.join(run, CHECKPOINT_SUBDIR)) else 0.0)
+    checkpoint = tf.train.Checkpoint(**network_objects(models))
+    variables = [v for net in network_objects(models).values() for v in net.variables]
+
+    def restore(path):
+        checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+
+    def is_finite():
+        return all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in variables
+                   if tf.as_dtype(v.dtype).is_floating)
+
+    if checkpoint_path is not None:
+        try:
+            restore(checkpoint_path)
+        except Exception as error:  # noqa: BLE001 - tell the user what is wrong with it
+            raise ConfigError("--checkpoint %s cannot be read as a checkpoint of this run (%s); pass "
+                              "a prefix such as %s" % (checkpoint_path, _first_line(error), os.path.join(
+                                  log_dir, CHECKPOINT_SUBDIR, "ckpt-500"))) from None
+        return checkpoint_path
+    directory = os.path.join(log_dir, CHECKPOINT_SUBDIR)
+    repair_state_file(directory)
+    return restore_newest_usable(checkpoints_on_disk(directory), directory, restore, is_finite, warn)
 
 
-def resume_config(log_dir, epochs=None):
-    """The saved config of the run in `log_dir`, set to resume there (optionally with new epochs)."""
-    config = load_config(log_dir)
-    changes = dict(resume=True, logdir=log_dir)
-    if epochs is not None:
-        changes["epochs"] = epochs
-    return dataclasses.replace(config, **changes)
+def _tracked_variables(models, optimizers):
+    networks = [net for net in network_objects(models).values()]
+    variables = [v for net in networks for v in net.variables]
+    for optimizer in (optimizers.discriminator, optimizers.generator):
+        variables += list(optimizer.first_moments) + list(optimizer.second_moments)
+        variables += [optimizer.beta1_power, optimizer.beta2_power, optimizer.learning_rate]
+    return variables

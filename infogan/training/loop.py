@@ -1,6 +1,8 @@
 """The TF1 training loop (docs/tf1_semantics.md §7, §9): data, NumPy draw order, logs and plots."""
+import contextlib
 import dataclasses
 import os
+import shutil
 import sys
 
 import keras
@@ -8,16 +10,19 @@ import numpy as np
 import tensorflow as tf
 
 from infogan import config as config_lib
-from infogan.training import checkpoints
 from infogan import data
+from infogan.config import ConfigError
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.noise import create_gan_noise_sample, create_infogan_noise_sample
+from infogan.training import checkpoints, run_folder
 from infogan.training.plotter import Plotter
+from infogan.training.progress import Progress
+from infogan.training.step import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
+                                   G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS,
+                                   build_optimizers, make_train_iteration)
+from infogan.training.stop_requests import StopRequests
 from infogan.training.summaries import SummaryLogger
 from infogan.training.tf1_checkpoint import load_tf1_checkpoint
-from infogan.training.step import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE, G_STEP_INFOGAN_LOSS,
-                                GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS, build_optimizers,
-                                make_train_iteration)
 
 EPOCH_LINE = "epoch %d >> discriminator LL %.2f (lr=%.6f), generator LL %.2f (lr=%.6f)"
 INFOGAN_SUFFIX = ", infogan loss %.2f"
@@ -55,35 +60,6 @@ def load_images(config):
     return dataset, config.dataset_name
 
 
-def create_log_dir(config):
-    """Creates a new, empty log folder and returns its path; never reuses an existing run.
-
-    The default is `<log root>/<dataset>_log/<infogan|gan>`, else the first free of `...-0`, `...-1`...
-    """
-    if config.logdir is not None:
-        if os.path.isdir(config.logdir) and os.listdir(config.logdir):
-            raise config_lib.ConfigError(
-                "log folder %s already holds files; pass a new --logdir so nothing is overwritten"
-                % config.logdir)
-        os.makedirs(config.logdir, exist_ok=True)
-        return config.logdir
-    base = os.path.join(config.log_root_dir, "%s_log" % config.dataset_name,
-                        "infogan" if config.model.infogan else "gan")
-    os.makedirs(os.path.dirname(base), exist_ok=True)
-    candidate, suffix = base, 0
-    while True:
-        try:
-            os.mkdir(candidate)
-            return candidate
-        except FileExistsError:
-            candidate, suffix = "%s-%d" % (base, suffix), suffix + 1
-
-
-def _progress_bar(config, num_batches):
-    enabled = sys.stdout.isatty() if config.progress_bar is None else config.progress_bar
-    return keras.utils.Progbar(num_batches, stateful_metrics=None) if enabled else None
-
-
 def epoch_line(epoch, means, discriminator_lr, generator_lr, infogan):
     """The TF1 epoch summary line."""
     line = EPOCH_LINE % (epoch, means[DISCRIMINATOR_OBJECTIVE], discriminator_lr,
@@ -92,7 +68,8 @@ def epoch_line(epoch, means, discriminator_lr, generator_lr, infogan):
 
 
 class TrainingDiverged(RuntimeError):
-    """An objective became NaN or infinite; the message names it and the iteration."""
+    """An objective, weight or optimiser value became NaN or infinite; the message names what,
+    when, and the last finite checkpoint."""
 
 
 def make_noise_sampler(model_config):
@@ -103,68 +80,157 @@ def make_noise_sampler(model_config):
     return create_gan_noise_sample(model_config.style_size)
 
 
+@dataclasses.dataclass
+class TrainedRun:
+    """What `train_models` leaves: the log folder, and the networks and optimisers as training
+    left them (after the last plot)."""
+    log_dir: str
+    models: object
+    optimizers: object
+
+
 def train(config):
     """Trains InfoGAN (or a GAN) as the TF1 code did, printing its lines and writing its logs.
 
-    With `config.resume`, continues the run in `config.logdir` from its newest readable checkpoint
-    and computes exactly what the uninterrupted run would have.
+    See `train_models`, which this calls.
+
+    Returns:
+      the log folder.
+    """
+    return train_models(config).log_dir
+
+
+def train_models(config):
+    """Trains InfoGAN (or a GAN) as the TF1 code did, printing its lines and writing its logs.
+
+    With `config.resume`, continues the run in `config.logdir` from its newest usable checkpoint
+    and computes exactly what the uninterrupted run would have. The log folder is locked while
+    training. SIGINT (Ctrl-C) and SIGTERM stop after the current iteration, with a checkpoint.
 
     Args:
       config: a `TrainConfig`.
 
     Returns:
-      the log folder.
+      TrainedRun.
 
     Raises:
-      ConfigError, DatasetError, ArchitectureError: before anything is written.
-      TrainingDiverged: an objective became NaN/Inf (the last good checkpoint is kept).
+      ConfigError, DatasetError, ArchitectureError: bad input, before training starts.
+      TrainingDiverged: an objective, weight or optimiser value became NaN/Inf (the last finite
+        checkpoint is kept).
+      CheckpointWriteError: a checkpoint could not be written (disk full...).
+      TrainingStopped: a stop signal arrived (a checkpoint was written).
     """
     config_lib.validate(config)
     seed_everything(config.seed)
     dataset, _ = load_images(config)
     config_lib.check_image_shape(config.model, dataset.image_shape)
-    models = build_models(config.model, dataset.image_shape, debug=True)
-    optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr)
-    if config.tf1_checkpoint is not None and not config.resume:
+    config_lib.check_batch_size(config, dataset.num_images)
+    num_batches = -(-dataset.num_images // config.batch_size)
+    with StopRequests() as stop, contextlib.ExitStack() as held:
+        if config.resume:
+            held.enter_context(run_folder.RunLock(config.logdir))
+            position = checkpoints.peek_loop_position(config.logdir)
+            if position is not None:  # before the networks are built and printed
+                check_not_complete(config, position, num_batches)
+        models = build_models(config.model, dataset.image_shape, debug=True)
+        optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr)
+        loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
+        if config.resume:
+            log_dir, run_checkpoints = config.logdir, _resume(config, models, optimizers, loop_state,
+                                                              num_batches)
+        else:
+            log_dir, run_checkpoints = _start(config, models, optimizers, loop_state, held)
+        logger = held.enter_context(contextlib.closing(SummaryLogger(log_dir)))
+        logger.start_session(int(loop_state.iteration.numpy()))
+        sample_noise = make_noise_sampler(config.model)
+        plotter = Plotter(models, logger, os.path.join(log_dir, "images"), sample_noise,
+                          config.batch_size)
+        iteration_fn = make_train_iteration(models, optimizers, jit_compile=config.jit_compile)
+        progress = Progress(num_batches, config.epochs, terminal=config.progress_bar,
+                            status_every=config.status_every)
+        TrainingRun(config, dataset, sample_noise, iteration_fn, optimizers, logger, plotter,
+                    run_checkpoints, loop_state, stop, progress).run()
+    return TrainedRun(log_dir, models, optimizers)
+
+
+def _start(config, models, optimizers, loop_state, held):
+    """A new run: its locked log folder, config.json, the starting state. Returns (log folder,
+    RunCheckpoints)."""
+    if config.tf1_checkpoint is not None:
         with_adam = load_tf1_checkpoint(config.tf1_checkpoint, models, optimizers)
         print("Starting from the TF1 checkpoint %r (%s)" % (
             config.tf1_checkpoint, "with its Adam state" if with_adam else "fresh Adam state"))
-    loop_state = checkpoints.LoopState(dataset.num_images, -(-dataset.num_images // config.batch_size))
-    if config.resume:
-        log_dir = config.logdir
-        run_checkpoints = checkpoints.RunCheckpoints(log_dir, models, optimizers, loop_state)
-        path = run_checkpoints.restore_latest()
-        loop_state.restore_numpy_rng()
-        print("Resuming %r from %s (epoch %d, iteration %d)" % (
-            log_dir, path, loop_state.epoch.numpy(), loop_state.iteration.numpy()))
-    else:
-        log_dir = create_log_dir(config)
-        checkpoints.save_config(log_dir, dataclasses.replace(config, logdir=log_dir))
-        run_checkpoints = checkpoints.RunCheckpoints(log_dir, models, optimizers, loop_state)
-        loop_state.capture(0, 0, 0, np.arange(dataset.num_images, dtype=np.int32),
-                           {key: [] for key in checkpoints.HISTORY_KEYS})
-        print("Saving tensorboard logs to %r" % (log_dir,))
-    sample_noise = make_noise_sampler(config.model)
-    logger = SummaryLogger(log_dir)
-    plotter = Plotter(models, logger, os.path.join(log_dir, "images"), sample_noise, config.batch_size)
-    iteration_fn = make_train_iteration(models, optimizers, jit_compile=config.jit_compile)
-    run = TrainingRun(config, dataset, sample_noise, iteration_fn,
-                      optimizers, logger, plotter, run_checkpoints, loop_state)
+    log_dir, lock = run_folder.create_locked(config)
+    held.enter_context(lock)
+    run_checkpoints = checkpoints.RunCheckpoints(log_dir, models, optimizers, loop_state)
     try:
-        run.run()
-    finally:
-        logger.close()
-    return log_dir
+        run_folder.check_room(log_dir, run_checkpoints.nbytes, checkpoints.MAX_TO_KEEP + 1)
+        config_lib.save_run_config(log_dir, dataclasses.replace(config, logdir=log_dir))
+    except (ConfigError, OSError) as error:
+        shutil.rmtree(log_dir, ignore_errors=True)  # it held nothing of the user's
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError("cannot write in the log folder %s (%s)" % (log_dir, error.strerror)) from None
+    loop_state.capture(0, 0, 0, np.arange(loop_state.permutation.shape[0], dtype=np.int32),
+                       {key: [] for key in checkpoints.HISTORY_KEYS})
+    print("Saving tensorboard logs to %r" % (log_dir,))
+    return log_dir, run_checkpoints
+
+
+def _resume(config, models, optimizers, loop_state, num_batches):
+    """Restores a run from its newest usable checkpoint (the folder is locked). Returns its
+    RunCheckpoints.
+
+    Raises:
+      ConfigError: no usable checkpoint, or the run has nothing left to do.
+    """
+    removed = run_folder.remove_interrupted_writes(config.logdir)
+    if removed:
+        print("Removed what interrupted checkpoint writes left: %s" % ", ".join(removed))
+    run_checkpoints = checkpoints.RunCheckpoints(config.logdir, models, optimizers, loop_state)
+    path = run_checkpoints.restore_latest()
+    iteration, epoch = int(loop_state.iteration.numpy()), int(loop_state.epoch.numpy())
+    done = int(loop_state.batch_index.numpy())
+    check_not_complete(config, (iteration, epoch, done), num_batches)
+    loop_state.restore_numpy_rng()
+    print("Resuming %r from %s (epoch %d, batch %d of %d, iteration %d)" % (
+        config.logdir, path, epoch, done, num_batches, iteration))
+    return run_checkpoints
+
+
+def check_not_complete(config, position, num_batches):
+    """Refuses to resume a run that has nothing left to do.
+
+    Args:
+      position: (iteration, epoch, batches done in it) of its checkpoint.
+
+    Raises:
+      ConfigError: saying so, and which flag extends it.
+    """
+    iteration, epoch, done = position
+    finished = epoch + (done == num_batches) >= config.epochs
+    if finished or iteration >= (config.max_iterations or float("inf")):
+        limit = ("its %d epochs" % config.epochs if finished
+                 else "--max_iterations %d" % config.max_iterations)
+        raise ConfigError("the run in %s is complete: it reached %s (iteration %d); to train it "
+                          "further, pass a larger %s with --resume" % (
+                              config.logdir, limit, iteration,
+                              "--epochs" if finished else "--max_iterations"))
 
 
 class TrainingRun:
-    """The TF1 epoch loop, from wherever `loop_state` says the run is."""
+    """The TF1 epoch loop, from wherever `loop_state` says the run is.
+
+    A checkpoint is written right after a training step, before that step's plot and epoch line:
+    the loop starts by doing those (a resumed run redoes what an interrupted one may have done).
+    """
 
     def __init__(self, config, dataset, sample_noise, iteration_fn, optimizers, logger, plotter,
-                 run_checkpoints, loop_state):
+                 run_checkpoints, loop_state, stop, progress):
         self.config, self.dataset, self.sample_noise = config, dataset, sample_noise
         self.iteration_fn, self.optimizers, self.logger = iteration_fn, optimizers, logger
         self.plotter, self.checkpoints, self.state = plotter, run_checkpoints, loop_state
+        self.stop, self.progress = stop, progress
         infogan = config.model.infogan
         self.g_scalars = (GENERATOR_OBJECTIVE,) + (MUTUAL_INFO_SCALARS if infogan else ())
         self.num_batches = -(-dataset.num_images // config.batch_size)
@@ -172,41 +238,44 @@ class TrainingRun:
     def run(self):
         """Trains until `config.epochs` (or `config.max_iterations`) is reached."""
         self.iteration = int(self.state.iteration.numpy())
-        indices = self.state.permutation.numpy()
-        first_batch, history = int(self.state.batch_index.numpy()), self.state.restored_history()
-        for epoch in range(int(self.state.epoch.numpy()), self.config.epochs):
-            if first_batch == 0:
-                np.random.shuffle(indices)  # in place, carried over epochs, as in TF1
-            if not self._epoch(epoch, indices, first_batch, history):
-                return
-            first_batch, history = 0, {key: [] for key in checkpoints.HISTORY_KEYS}
-            self._save(epoch + 1, 0, indices, history)
-
-    def _epoch(self, epoch, indices, first_batch, history):
-        """Runs batches first_batch.. of an epoch; False if max_iterations stopped it first."""
+        epoch, done = int(self.state.epoch.numpy()), int(self.state.batch_index.numpy())
+        indices, history = self.state.permutation.numpy(), self.state.restored_history()
+        if self.stop.signal is not None:  # it came while the run was starting
+            self._stop(epoch, done, indices, history)
+        self._after_step(epoch, done, history)
         batch_size = self.config.batch_size
-        progress = _progress_bar(self.config, self.num_batches)
-        batches = self.dataset.batches(indices[first_batch * batch_size:], batch_size)
-        for batch_index, batch in enumerate(batches, start=first_batch):
-            results = self._step(batch)
-            self._record(results, history)
-            if progress is not None:
-                progress.update(batch_index + 1, values=[
-                    ("D LL", results[DISCRIMINATOR_OBJECTIVE]), ("G LL", results[GENERATOR_OBJECTIVE])])
-            if self.iteration % self.config.plot_every == 0:
-                self.plotter.plot(self.iteration)
-                self.logger.flush()
-            stop = self.iteration == self.config.max_iterations
-            epoch_end = batch_index + 1 == self.num_batches  # saved after the epoch line instead
-            if stop or (self.iteration % self.config.checkpoint_every == 0 and not epoch_end):
-                self._save(epoch, batch_index + 1, indices, history)
-            if stop:
-                return False
-        means = {key: np.mean(values) if values else None for key, values in history.items()}
-        print(epoch_line(epoch, means, self.optimizers.discriminator.learning_rate.numpy(),
-                         self.optimizers.generator.learning_rate.numpy(), self.config.model.infogan),
-              flush=True)
-        return True
+        while True:
+            if done == self.num_batches:
+                epoch, done, history = epoch + 1, 0, {key: [] for key in checkpoints.HISTORY_KEYS}
+            if epoch >= self.config.epochs:
+                return
+            if done == 0:
+                np.random.shuffle(indices)  # in place, carried over epochs, as in TF1
+            for batch in self.dataset.batches(indices[done * batch_size:], batch_size):
+                self._record(self._step(batch), history)
+                done += 1
+                self.progress.update(self.iteration, epoch, done, history)
+                limit = self.iteration == self.config.max_iterations
+                if (limit or done == self.num_batches or self.stop.signal is not None
+                        or self.iteration % self.config.checkpoint_every == 0):
+                    self._save(epoch, done, indices, history)
+                if self.stop.signal is not None:
+                    self._stop(epoch, done, indices, history, saved=True)
+                self._after_step(epoch, done, history)
+                if limit:
+                    return
+
+    def _after_step(self, epoch, done, history):
+        """The plot due after this iteration, and the epoch line when the epoch is complete."""
+        if self.iteration > 0 and self.iteration % self.config.plot_every == 0:
+            self.plotter.plot(self.iteration)
+            self.logger.flush()
+        if done == self.num_batches:
+            means = {key: np.mean(values) if values else None for key, values in history.items()}
+            self.progress.finish_line()
+            print(epoch_line(epoch, means, self.optimizers.discriminator.learning_rate.numpy(),
+                             self.optimizers.generator.learning_rate.numpy(),
+                             self.config.model.infogan), flush=True)
 
     def _step(self, batch):
         batch_size = self.config.batch_size
@@ -217,10 +286,17 @@ class TrainingRun:
             # With no continuous code, std_contig is the mean of nothing: NaN in TF1 too.
             undefined = key == "std_contig" and self.config.model.num_continuous == 0
             if not np.isfinite(value) and not undefined:
-                raise TrainingDiverged(
-                    "%s became %s at iteration %d; training stopped, the last good checkpoint is "
-                    "kept in %s" % (key, value, self.iteration, self.checkpoints.manager.directory))
+                self.progress.finish_line()
+                raise TrainingDiverged("%s became %s at iteration %d; training stopped. %s" % (
+                    key, value, self.iteration, self._last_checkpoint_text()))
         return results
+
+    def _last_checkpoint_text(self):
+        newest = self.checkpoints.newest
+        if newest is None:
+            return ("No checkpoint was written before it (the first comes after --checkpoint_every "
+                    "%d iterations)." % self.config.checkpoint_every)
+        return "The last finite checkpoint is %s." % newest
 
     def _record(self, results, history):
         self.logger.scalars(self.iteration, {DISCRIMINATOR_OBJECTIVE: results[DISCRIMINATOR_OBJECTIVE]})
@@ -231,7 +307,39 @@ class TrainingRun:
             history["infogan_loss"] += [results[D_STEP_INFOGAN_LOSS], results[G_STEP_INFOGAN_LOSS]]
         self.iteration += 1
 
-    def _save(self, epoch, batch_index, indices, history):
+    def _save(self, epoch, done, indices, history):
         self.logger.flush()  # events up to this checkpoint are on disk before it exists
-        self.state.capture(self.iteration, epoch, batch_index, indices, history)
-        self.checkpoints.save(self.iteration)
+        self.state.capture(self.iteration, epoch, done, indices, history)
+        try:
+            return self.checkpoints.save(self.iteration)
+        except checkpoints.NonFiniteState:
+            self.progress.finish_line()
+            raise TrainingDiverged(
+                "the weights or optimiser state became NaN or infinite by iteration %d (the "
+                "objectives were still finite); training stopped and no checkpoint was written of "
+                "it. %s" % (self.iteration, self._last_checkpoint_text())) from None
+
+    def _stop(self, epoch, done, indices, history, saved=False):
+        """Honours a stop signal: a checkpoint (unless just written), then TrainingStopped."""
+        path = self.checkpoints.newest if saved else self._save(epoch, done, indices, history)
+        self.progress.finish_line()
+        raise TrainingStopped(
+            "stopped by %s at iteration %d (epoch %d, batch %d of %d); checkpoint %s written. "
+            "Resume with: %s --resume=%s" % (
+                self.stop.name, self.iteration, epoch, done, self.num_batches, path,
+                command_name(), os.path.dirname(self.checkpoints.directory)),
+            self.stop.exit_status)
+
+
+class TrainingStopped(RuntimeError):
+    """A stop signal ended training after a checkpoint; `exit_status` is 128 + the signal."""
+
+    def __init__(self, message, exit_status):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+def command_name():
+    """How the user started training: `python train.py` or `infogan-train` (for messages)."""
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "python %s" % program if program.endswith(".py") else (program or "infogan-train")

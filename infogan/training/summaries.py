@@ -1,15 +1,21 @@
 """TensorBoard event files with the TF1 code's tags and images (docs/tf1_semantics.md §9).
 
 Scalars are queued and written in batches, not flushed every iteration as the TF1 code did;
-`flush` (called at every epoch end, plot and checkpoint) and `close` put them on disk.
+`flush` (called at every plot and checkpoint) and `close` put them on disk. Each training session
+starts with a `SessionLog.START` event at its first step: TensorBoard then drops whatever an
+earlier, interrupted session of the run had written from that step on, so a resumed run shows
+every step once.
 
 TF1's `tf.summary.image` normalised every float image before encoding it; TF2's does not, so
 float images are normalised here first (`tf1_image_pixels`), and the PNGs hold the TF1 pixels.
 """
 import io
+import logging
+import time
 
 import numpy as np
 import tensorflow as tf
+from tensorboard.compat.proto import event_pb2
 
 MAX_QUEUE = 10000
 FLUSH_MILLIS = 60000
@@ -54,28 +60,44 @@ def decode_png(encoded):
     return pixels[..., None] if pixels.ndim == 2 else pixels
 
 
+def _tensorboard_events(log_dir):
+    """{tag: [event, ...]} as TensorBoard's own reader loads the folder, with its defaults: of the
+    events a resumed run wrote again, the stale ones are dropped (orphaned-data purge)."""
+    from tensorboard.backend.event_processing import plugin_event_accumulator as accumulators
+    accumulator = accumulators.EventAccumulator(
+        log_dir, size_guidance={accumulators.TENSORS: 0})  # 0: keep every event
+    tensorboard_logger = logging.getLogger("tensorboard")
+    level = tensorboard_logger.level
+    tensorboard_logger.setLevel(logging.ERROR)  # its notice of each purge
+    try:
+        accumulator.Reload()
+    finally:
+        tensorboard_logger.setLevel(level)
+    return {tag: accumulator.Tensors(tag) for tag in accumulator.Tags()["tensors"]}
+
+
 def read_logs(log_dir):
     """What TensorBoard shows of a log folder: every scalar and image, per step.
-
-    TensorBoard's own reader is used, with its defaults: of the events a resumed run wrote
-    again, the stale ones are dropped (orphaned-data purge).
 
     Returns:
       (scalars {step: {tag: float}}, images {step: {tag: uint8 pixels [H, W, C]}}).
     """
-    from tensorboard.backend.event_processing import event_accumulator
-    accumulator = event_accumulator.EventAccumulator(
-        log_dir, size_guidance={event_accumulator.TENSORS: 0})
-    accumulator.Reload()
     scalars, images = {}, {}
-    for tag in accumulator.Tags()["tensors"]:
-        for event in accumulator.Tensors(tag):
+    for tag, events in _tensorboard_events(log_dir).items():
+        for event in events:
             value = tf.make_ndarray(event.tensor_proto)
             if value.dtype == object:  # an image summary: [width, height, PNG...]
                 images.setdefault(event.step, {})[tag] = decode_png(value[2])
             else:
                 scalars.setdefault(event.step, {})[tag] = float(value)
     return scalars, images
+
+
+def count_duplicate_steps(log_dir):
+    """How many (tag, step) pairs TensorBoard would show more than once (0 when each step is
+    shown once)."""
+    return sum(len(events) - len({event.step for event in events})
+               for events in _tensorboard_events(log_dir).values())
 
 
 class SummaryLogger:
@@ -85,6 +107,14 @@ class SummaryLogger:
         self.logdir = logdir
         self._writer = tf.summary.create_file_writer(logdir, max_queue=MAX_QUEUE,
                                                      flush_millis=FLUSH_MILLIS)
+
+    def start_session(self, step):
+        """Writes the SessionLog.START event that makes TensorBoard purge the events of earlier
+        sessions from `step` on (its default `purge_orphaned_data`)."""
+        event = event_pb2.Event(wall_time=time.time(), step=int(step), session_log=event_pb2.SessionLog(
+            status=event_pb2.SessionLog.START))
+        # TF2's summary API writes no raw events; ImportEvent does, into this writer's file.
+        tf.raw_ops.ImportEvent(writer=self._writer._resource, event=event.SerializeToString())  # noqa: SLF001
 
     def scalars(self, step, values):
         """Writes each (tag, value) of `values` at `step`."""

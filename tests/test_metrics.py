@@ -1,4 +1,4 @@
-"""The Hungarian assignment and the accuracy measures on known matrices."""
+"""The Hungarian assignment, the accuracy measures, NMI and ARI on known matrices."""
 import itertools
 
 import numpy as np
@@ -40,7 +40,7 @@ def test_more_rows_than_columns_is_refused():
 
 
 def test_accuracies_from_a_confusion_matrix():
-    from infogan.tools.evaluate import confusion_matrix, many_to_one_accuracy, one_to_one_accuracy
+    from infogan.tools.metrics import confusion_matrix, many_to_one_accuracy, one_to_one_accuracy
     predictions = np.array([0, 0, 1, 1, 2, 2, 2, 0])
     labels = np.array([1, 1, 0, 0, 2, 2, 0, 2])
     counts = confusion_matrix(predictions, labels, 3, 3)
@@ -51,3 +51,24 @@ def test_accuracies_from_a_confusion_matrix():
     assert one_to_one_accuracy(wide) == 3 / 4 and many_to_one_accuracy(wide) == 3 / 4
     tall = confusion_matrix(np.array([0, 1, 2, 3]), np.array([0, 0, 1, 1]), 4, 2)
     assert one_to_one_accuracy(tall) == 2 / 4 and many_to_one_accuracy(tall) == 1.0
+
+
+def test_mapping_nmi_and_ari():
+    from infogan.tools.metrics import (adjusted_rand_index, confusion_matrix,
+                                       normalized_mutual_information, one_to_one_mapping)
+    counts = confusion_matrix(np.array([0, 0, 1, 1, 2, 2, 2, 0]), np.array([1, 1, 0, 0, 2, 2, 0, 2]), 3, 3)
+    assert one_to_one_mapping(counts) == [1, 0, 2]
+    tall = confusion_matrix(np.array([0, 1, 2, 3]), np.array([0, 0, 1, 1]), 4, 2)
+    assert one_to_one_mapping(tall).count(None) == 2
+    # Labels [0, 0, 1, 1] clustered as [0, 0, 1, 2]: a refinement, so I = H(labels) = ln 2 and
+    # NMI = 2 ln 2 / (ln 2 + 1.5 ln 2) = 0.8; ARI = (1 - 0.5 * 1 / 6) / (1.5 - 1 / 12) = 4 / 7.
+    refined = confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 0, 1, 1]), 3, 2)
+    assert normalized_mutual_information(refined) == pytest.approx(0.8)
+    assert adjusted_rand_index(refined) == pytest.approx(4 / 7)
+    perfect = confusion_matrix(np.array([2, 2, 0, 1]), np.array([0, 0, 1, 2]), 3, 3)
+    assert normalized_mutual_information(perfect) == pytest.approx(1.0)
+    assert adjusted_rand_index(perfect) == pytest.approx(1.0)
+    rng = np.random.RandomState(0)
+    unrelated = confusion_matrix(rng.randint(0, 10, 20000), rng.randint(0, 10, 20000), 10)
+    assert normalized_mutual_information(unrelated) < 0.01
+    assert abs(adjusted_rand_index(unrelated)) < 0.01
