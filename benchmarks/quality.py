@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
-from infogan.config import TrainConfig, resumed_config  # noqa: E402
+from infogan.config import TrainConfig, resumed_config, with_recipe  # noqa: E402
 from infogan.model.config import ModelConfig  # noqa: E402
 
 flags.DEFINE_list("seeds", ["1234", "1", "2"], "Seeds (train.py --seed), one run each.")
@@ -38,6 +38,10 @@ flags.DEFINE_string("workdir", "quality_log",
 flags.DEFINE_multi_string("set", [], "KEY=VALUE: a train.py flag changed from its default.")
 flags.DEFINE_integer("max_images", None, "Train on the first N MNIST images (quick checks).")
 flags.DEFINE_boolean("report", False, "Only print the table of what results.json holds; train nothing.")
+flags.DEFINE_list("time_to_accuracy", [], "Train nothing; print the time-to-accuracy table of these "
+                  "settings (folder names under --workdir, e.g. defaults,recipe=paper).")
+flags.DEFINE_list("thresholds", ["0.7", "0.9", "0.95"], "One-to-one accuracies of the time-to-"
+                  "accuracy table.")
 FLAGS = flags.FLAGS
 
 RESULTS_FILE = "results.json"
@@ -57,6 +61,9 @@ def parse_settings(assignments):
         if not sep:
             raise ValueError("--set %r: expected KEY=VALUE" % assignment)
         defaults = ModelConfig() if key in _MODEL_FIELDS else TrainConfig()
+        if key == "recipe":
+            train_changes[key] = text
+            continue
         if key in _SKIPPED_FIELDS or not hasattr(defaults, key):
             raise ValueError("--set %r: %r is not a flag this benchmark can change" % (assignment, key))
         default = getattr(defaults, key)
@@ -89,8 +96,11 @@ def train_one_more_epoch(run_dir, seed, epoch, train_changes, model_changes):
         os.rename(run_dir, "%s.abandoned-%d" % (run_dir, time.time()))
     if not has_checkpoint:
         config = TrainConfig(model=dataclasses.replace(ModelConfig(), **model_changes), seed=seed,
-                             epochs=epoch, logdir=run_dir, progress_bar=False,
+                             epochs=epoch, logdir=run_dir, progress_bar=False, status_every=0,
                              max_images=FLAGS.max_images, **train_changes)
+        if "recipe" in train_changes:  # the recipe's values, but for the settings given
+            config = with_recipe(config, train_changes["recipe"],
+                                 keep=set(train_changes) | set(model_changes))
     else:
         config = resumed_config(run_dir, epochs=epoch)
     loop.train(config)
@@ -101,6 +111,7 @@ def measure(run_dir):
     from infogan.tools import evaluate
     results = evaluate.evaluate(run_dir)
     return {"one_to_one": results["one_to_one"], "many_to_one": results["many_to_one"],
+            "nmi": results["nmi"], "ari": results["ari"],
             "continuous_correlations": [float(c) for c in results.get("continuous_correlations", [])],
             "confusion": results["confusion"].tolist()}
 
@@ -138,14 +149,63 @@ def print_table(results, seeds, epochs):
             print("| %d | %s | %d |" % (epoch, " | ".join(cells), reached))
 
 
+def _cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def epochs_to_reach(seed_results, threshold):
+    """(epoch, cumulative training seconds) of the first epoch at or above `threshold`, or None."""
+    for epoch in sorted(seed_results, key=int):
+        if seed_results[epoch]["one_to_one"] >= threshold:
+            return int(epoch), seed_results[epoch]["train_seconds"]
+    return None
+
+
+def _spread(values, digits):
+    if not values:
+        return "-"
+    text = "%%.%df" % digits
+    return "%s (%s-%s)" % (text % (sum(values) / len(values)), text % min(values), text % max(values))
+
+
+def time_to_accuracy_table(workdir, settings, thresholds):
+    """Markdown: per setting and threshold, how many seeds reached it, then the epochs and the
+    minutes of training it took (mean (min-max) over those seeds), and the best run's."""
+    lines = ["| setting | seeds | min/epoch (median) | " + " | ".join(
+        "%.0f%%: reached / epochs / minutes / best" % (100 * t) for t in thresholds) + " |",
+        "|---|---|---|" + "---|" * len(thresholds)]
+    for setting in settings:
+        results = load_results(os.path.join(workdir, setting, RESULTS_FILE))
+        epoch_minutes = sorted(entry["epoch_seconds"] / 60 for seed in results.values()
+                               for entry in seed.values() if "epoch_seconds" in entry)
+        cells = [setting, str(len(results)),
+                 "%.1f" % epoch_minutes[len(epoch_minutes) // 2] if epoch_minutes else "-"]
+        for threshold in thresholds:
+            reached = [hit for hit in (epochs_to_reach(seed, threshold) for seed in results.values()) if hit]
+            best = min(reached, key=lambda hit: hit[1]) if reached else None
+            cells.append("%d/%d / %s / %s / %s" % (
+                len(reached), len(results), _spread([e for e, _ in reached], 1),
+                _spread([s / 60 for _, s in reached], 1),
+                "epoch %d, %.1f min" % (best[0], best[1] / 60) if best else "-"))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def main(argv):
     del argv
     absl_logging.set_verbosity(absl_logging.WARNING)
+    if FLAGS.time_to_accuracy:
+        print("\n".join(time_to_accuracy_table(FLAGS.workdir, FLAGS.time_to_accuracy,
+                                               [float(t) for t in FLAGS.thresholds])))
+        return
     try:
         train_changes, model_changes = parse_settings(FLAGS.set)
         seeds = [int(seed) for seed in FLAGS.seeds]
     except ValueError as error:
         sys.exit("quality: error: %s" % error)
+    if train_changes.get("fast"):  # as infogan-train --fast does, before TensorFlow loads
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     setting_dir = os.path.join(FLAGS.workdir, setting_name(FLAGS.set))
     os.makedirs(setting_dir, exist_ok=True)
     results_path = os.path.join(setting_dir, RESULTS_FILE)
@@ -158,12 +218,13 @@ def main(argv):
             if epoch > 1 and str(epoch - 1) not in seed_results:
                 continue  # its previous epoch failed; nothing to resume from
             run_dir = os.path.join(setting_dir, "seed%d" % seed)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), _cpu_seconds()
             train_one_more_epoch(run_dir, seed, epoch, train_changes, model_changes)
             seconds = time.perf_counter() - start
             entry = measure(run_dir)
             previous = seed_results.get(str(epoch - 1), {}).get("train_seconds", 0.0)
-            entry["train_seconds"] = previous + seconds
+            entry.update(train_seconds=previous + seconds, epoch_seconds=seconds,
+                         epoch_cpu_seconds=_cpu_seconds() - cpu_start)
             seed_results[str(epoch)] = entry
             save_results(results_path, results)
             print("seed %d epoch %d: one-to-one %.2f%%, many-to-one %.2f%%, %.0f s" % (

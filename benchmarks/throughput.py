@@ -1,36 +1,42 @@
-"""Training iterations per second: the port vs the TF1-style reference graph, in one process.
+"""Training iterations per second: the port in its modes vs the TF1-style reference graph.
 
-Both, and the port with XLA (--jit_compile), run the same iteration (D step then G step, default
-networks, MNIST batches, NumPy noise), interleaved repeat by repeat so that machine load affects
-them alike. Prints a table with the median over repeats and the ratio to TF1.
+Each row runs in its own worker process (TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it
+loads, so `--fast` needs a process of its own); the parent times the rows interleaved, repeat by
+repeat, so that machine load affects them alike. Every row runs the same iteration (D step then
+G step, default networks, MNIST batches, NumPy noise). Prints a table with the median over
+repeats and the ratio to the TF1 reference in its default environment.
 
     python benchmarks/throughput.py --batch_size 64 --iterations 30 --repeats 5
 """
 import os
 import statistics
+import subprocess
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from infogan import data  # noqa: E402
-from infogan.config import DEFAULT_MNIST_DIR  # noqa: E402
-from infogan.model.config import ModelConfig  # noqa: E402
-from infogan.model.models import build_models, noise_to_tensor  # noqa: E402
-from infogan.model.noise import create_infogan_noise_sample  # noqa: E402
-from infogan.parity.reference import TF1Reference  # noqa: E402
-from infogan.training.step import build_optimizers, make_train_iteration  # noqa: E402
+TF1 = "TF1 reference (compat.v1 graph)"
+# name -> (environment, runner arguments)
+ROWS = {
+    TF1: ({}, {"tf1": True}),
+    "TF1 reference, oneDNN on": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, {"tf1": True}),
+    "port (default: bit-identical)": ({}, {}),
+    "port --fast": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, {"fast": True}),
+    "port --fast --precision mixed_bfloat16": ({"TF_ENABLE_ONEDNN_OPTS": "1"},
+                                               {"fast": True, "precision": "mixed_bfloat16"}),
+    "port --fast --jit_compile (XLA)": ({"TF_ENABLE_ONEDNN_OPTS": "1"},
+                                        {"fast": True, "jit_compile": True}),
+}
 
 flags.DEFINE_integer("batch_size", 64, "Batch size.")
 flags.DEFINE_integer("iterations", 30, "Timed iterations per repeat.")
 flags.DEFINE_integer("repeats", 5, "Repeats (median reported).")
-flags.DEFINE_boolean("jit_compile", True, "Also time the port with --jit_compile.")
 flags.DEFINE_integer("warmup", 3, "Untimed iterations before the first repeat (tracing, caches).")
+flags.DEFINE_list("rows", list(ROWS), "Which rows to time (the TF1 reference is always timed).")
+flags.DEFINE_string("worker", None, "Internal: run as the worker of this row.")
 FLAGS = flags.FLAGS
 
 
@@ -38,18 +44,26 @@ class Batches:
     """Real batches and noise exactly as the training loop draws them."""
 
     def __init__(self, images, batch_size, seed=1234):
-        np.random.seed(seed)
+        import numpy as np
+        from infogan.model.noise import create_infogan_noise_sample
+        self.random = np.random
+        self.random.seed(seed)
         self.images, self.batch_size = images, batch_size
         self.sample_noise = create_infogan_noise_sample([10], 2, 62)
 
     def next(self):
-        start = np.random.randint(0, len(self.images) - self.batch_size)
+        start = self.random.randint(0, len(self.images) - self.batch_size)
         batch = self.images[start:start + self.batch_size]
         return batch, self.sample_noise(self.batch_size), self.sample_noise(self.batch_size)
 
 
-def port_runner(jit_compile=False):
-    models = build_models(ModelConfig(), (28, 28, 1))
+def port_runner(fast=False, precision="float32", jit_compile=False):
+    """f(batch, d_noise, g_noise) running one port iteration in the given mode."""
+    import tensorflow as tf
+    from infogan.model.config import ModelConfig
+    from infogan.model.models import build_models, kernels_for, noise_to_tensor
+    from infogan.training.step import build_optimizers, make_train_iteration
+    models = build_models(ModelConfig(), (28, 28, 1), kernels=kernels_for(fast, precision))
     iteration = make_train_iteration(models, build_optimizers(models, 1e-3, 2e-4), jit_compile)
 
     def run(batch, d_noise, g_noise):
@@ -59,6 +73,9 @@ def port_runner(jit_compile=False):
 
 
 def tf1_runner():
+    """f(batch, d_noise, g_noise) running one iteration of the TF1-style reference graph."""
+    from infogan.model.config import ModelConfig
+    from infogan.parity.reference import TF1Reference
     reference = TF1Reference((28, 28, 1), ModelConfig().generator, ModelConfig().discriminator, seed=0)
 
     def run(batch, d_noise, g_noise):
@@ -75,23 +92,64 @@ def time_iterations(run, batches, iterations):
     return iterations / (time.perf_counter() - start)
 
 
+def serve(row):
+    """Worker: build the row's runner, warm up, then answer each 'N' on stdin with a rate."""
+    from infogan import data
+    from infogan.config import DEFAULT_MNIST_DIR
+    options = dict(ROWS[row][1])
+    run = tf1_runner() if options.pop("tf1", False) else port_runner(**options)
+    batches = Batches(data.load_mnist(DEFAULT_MNIST_DIR, max_images=5000), FLAGS.batch_size)
+    time_iterations(run, batches, FLAGS.warmup)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print("%.6f" % time_iterations(run, batches, int(line)), flush=True)
+
+
+class Worker:
+    """A row's worker process, started with the row's environment."""
+
+    def __init__(self, row):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **ROWS[row][0])
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--worker", row,
+             "--batch_size", str(FLAGS.batch_size), "--warmup", str(FLAGS.warmup)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self._expect("ready")
+
+    def _expect(self, word=None):
+        line = self.process.stdout.readline().strip()
+        if not line or (word and line != word):
+            raise RuntimeError("the worker exited (%s)" % self.process.wait())
+        return line
+
+    def rate(self, iterations):
+        self.process.stdin.write("%d\n" % iterations)
+        self.process.stdin.flush()
+        return float(self._expect())
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+
+
 def main(argv):
     del argv
-    images = data.load_mnist(DEFAULT_MNIST_DIR, max_images=5000)
-    batches = Batches(images, FLAGS.batch_size)
-    runners = {"port (TF2, tf.function)": port_runner(),
-               "TF1 reference (compat.v1 graph)": tf1_runner()}
-    if FLAGS.jit_compile:
-        runners["port with --jit_compile (XLA; not bit-identical)"] = port_runner(jit_compile=True)
-    for run in runners.values():
-        time_iterations(run, batches, FLAGS.warmup)
-    rates = {name: [] for name in runners}
+    if FLAGS.worker:
+        return serve(FLAGS.worker)
+    unknown = sorted(set(FLAGS.rows) - set(ROWS))
+    if unknown:
+        raise app.UsageError("unknown rows %s; known: %s" % (unknown, ", ".join(ROWS)))
+    names = [name for name in ROWS if name == TF1 or name in FLAGS.rows]
+    workers = {name: Worker(name) for name in names}  # started one by one: builds do not overlap
+    rates = {name: [] for name in names}
     for _ in range(FLAGS.repeats):
-        for name, run in runners.items():
-            rates[name].append(time_iterations(run, batches, FLAGS.iterations))
-    baseline = statistics.median(rates["TF1 reference (compat.v1 graph)"])
-    print("batch %d, %d iterations x %d repeats, %d CPU threads visible, TF %s" % (
-        FLAGS.batch_size, FLAGS.iterations, FLAGS.repeats, os.cpu_count(), tf.__version__))
+        for name, worker in workers.items():
+            rates[name].append(worker.rate(FLAGS.iterations))
+    for worker in workers.values():
+        worker.close()
+    baseline = statistics.median(rates[TF1])
+    print("batch %d, %d iterations x %d repeats, interleaved, %d CPU threads visible" % (
+        FLAGS.batch_size, FLAGS.iterations, FLAGS.repeats, os.cpu_count()))
     print("| implementation | median it/s | min | max | vs TF1 |")
     print("|---|---|---|---|---|")
     for name, values in rates.items():

@@ -7,10 +7,20 @@ from typing import Optional, Tuple
 
 from infogan import data
 from infogan.model.architecture import ArchitectureError, infer_output_shapes, parse_architecture
-from infogan.model.config import ModelConfig
+from infogan.model.config import GAN_LOSSES, MUTUAL_INFO_LOSSES, ModelConfig
 
 DEFAULT_MNIST_DIR = data.DEFAULT_MNIST_DIR
 CONFIG_FILE = "config.json"  # a run's TrainConfig, in its log folder
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# Recipes: named sets of flag values (explicit flags still win). "tf1" is the TF1 code's.
+RECIPES = {
+    "tf1": {},
+    # The InfoGAN paper's MNIST setup, as openai/InfoGAN (whose numbers the paper reports) builds
+    # it: no batch norm on D's first layer, D's fc layer on the flattened features (1024 wide, and
+    # Q on them), the MI loss subtracted from both GAN losses, batches of 128.
+    "paper": {"discriminator": "conv:4:2:64:lrelu:nobn,conv:4:2:128:lrelu,reshape:6272,fc:1024:lrelu",
+              "mutual_info_loss": GAN_LOSSES, "batch_size": 128},
+}
 MNIST_SHAPE = (28, 28, 1)
 
 
@@ -44,6 +54,9 @@ class TrainConfig:
     max_iterations: Optional[int] = None   # stop (with a checkpoint) after this many iterations
     resume: bool = False                   # continue the run in `logdir` from its newest checkpoint
     jit_compile: bool = False              # XLA-compile the training step (not bit-identical to TF1)
+    recipe: str = "tf1"                    # the RECIPES entry the flags started from
+    fast: bool = False                     # faster kernels, same maths (not bit-identical to TF1)
+    precision: str = "float32"             # or a Keras mixed-precision policy (PRECISIONS)
 
     @property
     def log_root_dir(self):
@@ -132,6 +145,12 @@ def validate_numbers(config):
     _require(len(config.scale_dataset) == 2 and all(s > 0 for s in config.scale_dataset),
              "--scale_dataset takes two positive integers (width height), got %s" % (
                  list(config.scale_dataset),))
+    _require(model.mutual_info_loss in MUTUAL_INFO_LOSSES, "--mutual_info_loss must be one of %s, "
+             "got %r" % (", ".join(MUTUAL_INFO_LOSSES), model.mutual_info_loss))
+    _require(config.precision in PRECISIONS, "--precision must be one of %s, got %r" % (
+        ", ".join(PRECISIONS), config.precision))
+    _require(config.recipe in RECIPES, "--recipe must be one of %s, got %r" % (
+        ", ".join(RECIPES), config.recipe))
 
 
 def _is_int(value):
@@ -140,6 +159,21 @@ def _is_int(value):
 
 def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def with_recipe(config, recipe, keep=()):
+    """`config` with the settings of RECIPES[recipe], except the fields named in `keep` (the flags
+    given explicitly).
+
+    Raises:
+      ConfigError: an unknown recipe.
+    """
+    _require(recipe in RECIPES, "--recipe must be one of %s, got %r" % (", ".join(RECIPES), recipe))
+    model_fields = {field.name for field in dataclasses.fields(ModelConfig)}
+    settings = {key: value for key, value in RECIPES[recipe].items() if key not in keep}
+    model = dataclasses.replace(config.model, **{k: v for k, v in settings.items() if k in model_fields})
+    return dataclasses.replace(config, model=model, recipe=recipe,
+                               **{k: v for k, v in settings.items() if k not in model_fields})
 
 
 def check_batch_size(config, num_images):

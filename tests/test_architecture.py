@@ -3,9 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from infogan.model import architecture
-
-from infogan.model import networks
+from infogan.model import architecture, networks
 from infogan.model.config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig
 from infogan.model.models import build_models
 
@@ -34,7 +32,9 @@ def test_parse_default_strings():
 
 @pytest.mark.parametrize("description, fragment", [
     ("fc:1024,pool:2", "Could not parse layer description: 'pool:2' (layer 1 of"),
-    ("conv:4:2", "conv takes 3 or 4 fields"),
+    ("conv:4:2", "conv takes kernel, stride and filters"),
+    ("fc:10:bn:nobn", "at most an activation and one of :bn / :nobn"),
+    ("fc:10:relu:tanh", "at most an activation and one of :bn / :nobn"),
     ("fc:10:swish", "unknown activation 'swish'"),
     ("fc:0", "is not positive"),
     ("fc:ten", "'ten' is not an integer expression"),
@@ -121,3 +121,22 @@ def test_glorot_uniform_limits():
     limit = np.sqrt(6.0 / 500)
     assert np.abs(weights).max() <= limit and np.abs(weights).max() > 0.95 * limit
     assert np.all(net.layer_objects[0].bias.numpy() == 0)
+
+
+def test_a_layer_can_choose_its_batch_norm():
+    """`:nobn` / `:bn` override --use_batch_norm and the generator's bare last layer."""
+    specs = architecture.parse_architecture("conv:4:2:64:lrelu:nobn,conv:4:2:128:lrelu,fc:1024:bn:lrelu")
+    assert [spec.batch_norm for spec in specs] == [False, None, True]
+    assert specs[0].describe().endswith("followed by lrelu (no batch norm)")
+    assert specs[1].describe().endswith("followed by lrelu")  # TF1's line, unchanged
+    discriminator = networks.Discriminator("conv:4:2:8:lrelu:nobn,conv:4:2:8:lrelu,reshape:392,fc:16:lrelu",
+                                  use_batch_norm=True)
+    discriminator(np.zeros((2, 28, 28, 1), np.float32))
+    layers = discriminator.layer_objects
+    assert layers[0].batch_norm is None and layers[0].bias is not None  # a bias instead
+    assert layers[1].batch_norm is not None and layers[3].batch_norm is not None
+    generator = networks.Generator("fc:16,fc:7x7x4:nobn,reshape:7:7:4,deconv:4:2:1:sigmoid:bn",
+                          use_batch_norm=True)
+    generator(np.zeros((2, 5), np.float32))
+    assert [layer.batch_norm is not None for layer in generator.layer_objects if layer] == [
+        True, False, True]

@@ -82,3 +82,13 @@ def test_tiny_run_then_continued(tmp_path):
     assert report.returncode == 0, report.stderr
     assert [line for line in report.stdout.splitlines() if line.startswith("| ")] == table
     assert json.loads(results_path.read_text())["7"] == results
+
+
+def test_throughput_times_each_row_in_its_own_process():
+    result = run_script("throughput.py", "--batch_size", "8", "--iterations", "1", "--repeats", "1",
+                        "--warmup", "1", "--rows", "port --fast")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[2:]] == ["| TF1 reference (compat.v1 graph)",
+                                                          "| port --fast"]
+    assert rows[2].endswith("| 1.00x |")

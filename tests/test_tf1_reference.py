@@ -330,11 +330,10 @@ def test_batch_norms_numpy():
     np.testing.assert_allclose(after[real_ema + "Squeeze/" + EMA], 0.1 * m, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(after[real_ema + "Squeeze_1/" + EMA], 0.1 * v, rtol=1e-4, atol=1e-6)
     assert np.all(after[fake_ema + "Squeeze/" + EMA] == 0.0)
-    fc_mean, fc_var = 0.001 * fm, 1 - 0.001 * (1 - fv)
-    np.testing.assert_allclose(after["discriminator/layer_1/BatchNorm/moving_mean"], fc_mean,
-                               rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(after["discriminator/layer_1/BatchNorm/moving_variance"], fc_var,
-                               rtol=1e-5)
+    # D's fc statistics move only inside the training steps (their updates are ordered there).
+    fc_mean, fc_var = np.zeros(4, np.float32), np.ones(4, np.float32)
+    np.testing.assert_array_equal(after["discriminator/layer_1/BatchNorm/moving_mean"], fc_mean)
+    np.testing.assert_array_equal(after["discriminator/layer_1/BatchNorm/moving_variance"], fc_var)
 
     hidden, prob, _ = forward(0.1 * m, 0.1 * v, fc_mean, fc_var)
     out = model.discriminate(images, is_training=False, real_pass=True)

@@ -47,6 +47,15 @@ def setup(tiny_model_config):
     real = tf.constant(np.random.rand(3, *TINY_IMAGE_SHAPE).astype(np.float32))  # short batch
     return models, optimizers, real, noise_to_tensor(sample(4)), noise_to_tensor(sample(4))
 
+def assert_first_adam_update(variables, loss, learning_rate, update):
+    """`update()` moves `variables` by one Adam step (from zero slots) on the gradients of `loss`."""
+    before, grads = values(variables), gradients(variables, loss)
+    update()
+    for value, grad, after in zip(before, grads, values(variables)):
+        want, _, _ = adam(value, 0, 0, grad, learning_rate, step=1)
+        np.testing.assert_allclose(after, want, rtol=1e-4, atol=1e-6)
+
+
 
 def test_one_iteration_matches_numpy_adam(setup):
     models, optimizers, real, d_noise, g_noise = setup
@@ -58,11 +67,8 @@ def test_one_iteration_matches_numpy_adam(setup):
         fake = D(G(d_noise, training=True), training=True, pass_index=FAKE_PASS)
         return -discriminator_objective(fake["prob"], D(real, training=True, pass_index=REAL_PASS)["prob"])
 
-    d_before, d_grads = values(d_vars), gradients(d_vars, d_loss)
-    train_step.discriminator_step(models, optimizers, real, d_noise)
-    for before, grad, after in zip(d_before, d_grads, values(d_vars)):
-        want, _, _ = adam(before, 0, 0, grad, D_LR, step=1)
-        np.testing.assert_allclose(after, want, rtol=1e-4, atol=1e-6)
+    assert_first_adam_update(d_vars, d_loss, D_LR,
+                             lambda: train_step.discriminator_step(models, optimizers, real, d_noise))
 
     def g_loss():
         return -generator_objective(D(G(g_noise, training=True), training=True)["prob"])
@@ -156,3 +162,47 @@ def test_jit_compiled_iteration_matches_the_default_to_rounding(tiny_model_confi
     for plain_step, jitted_step in zip(plain[1:], jitted[1:]):
         for key in plain_step:
             np.testing.assert_allclose(jitted_step[key], plain_step[key], rtol=1e-2, atol=1e-3)
+
+
+def test_mutual_info_in_the_gan_losses(tiny_model_config):
+    """openai/InfoGAN's wiring: D's loss and G's loss each subtract the MI; D's Adam also updates
+    Q; one G update per iteration."""
+    import dataclasses
+    config = dataclasses.replace(tiny_model_config, mutual_info_loss="gan_losses")
+    np.random.seed(0)
+    models = build_models(config, TINY_IMAGE_SHAPE)
+    optimizers = train_step.build_optimizers(models, G_LR, D_LR)
+    G, D, Q = models.generator, models.discriminator, models.q_network
+    assert models.mutual_info_variables == []
+    d_vars = models.discriminator_variables
+    assert len(d_vars) == len(D.trainable_variables) + len(Q.trainable_variables)
+    sample = create_infogan_noise_sample(config.categorical_cardinality, config.num_continuous,
+                                         config.style_size)
+    real = tf.constant(np.random.rand(3, *TINY_IMAGE_SHAPE).astype(np.float32))
+    d_noise, g_noise = noise_to_tensor(sample(4)), noise_to_tensor(sample(4))
+
+    def d_loss():
+        fake = D(G(d_noise, training=True), training=True, pass_index=FAKE_PASS)
+        objective = discriminator_objective(
+            fake["prob"], D(real, training=True, pass_index=REAL_PASS)["prob"])
+        return -objective - train_step._mutual_info(models, d_noise, fake["hidden"])["mutual_info"]
+
+    assert_first_adam_update(d_vars, d_loss, D_LR,
+                             lambda: train_step.discriminator_step(models, optimizers, real, d_noise))
+
+    def g_loss():
+        fake = D(G(g_noise, training=True), training=True)
+        return (-generator_objective(fake["prob"])
+                - train_step._mutual_info(models, g_noise, fake["hidden"])["mutual_info"])
+
+    g_vars = models.generator_variables
+    g_before, g_grads = values(g_vars), gradients(g_vars, g_loss)
+    q_before = values(Q.trainable_variables)
+    results = train_step.generator_step(models, optimizers, g_noise)
+    for before, grad, after in zip(g_before, g_grads, values(g_vars)):
+        want, _, _ = adam(before, 0, 0, grad, G_LR, step=1)
+        np.testing.assert_allclose(after, want, rtol=1e-4, atol=1e-6)
+    for before, after in zip(q_before, values(Q.trainable_variables)):
+        np.testing.assert_array_equal(before, after)  # Q moves with D's optimiser only
+    np.testing.assert_allclose(optimizers.generator.beta1_power.numpy(), B1 ** 2)  # one update
+    np.testing.assert_allclose(results["g_step_infogan_loss"], -results["mutual_info_objective"])

@@ -165,3 +165,30 @@ def test_train_py_refuses_bad_folders_and_shapes(tmp_path):
 
 def test_dataset_error_is_a_value_error():
     assert issubclass(DatasetError, ValueError) and issubclass(ConfigError, ValueError)
+
+
+def test_the_paper_recipe_sets_its_values_and_explicit_flags_win():
+    from infogan.config import RECIPES, with_recipe
+    from infogan.model.config import GAN_LOSSES, SEPARATE_UPDATE
+    paper = with_recipe(TrainConfig(), "paper")
+    assert paper.recipe == "paper" and paper.batch_size == 128
+    assert paper.model.discriminator == RECIPES["paper"]["discriminator"]
+    assert paper.model.mutual_info_loss == GAN_LOSSES
+    validate(paper)
+    kept = with_recipe(TrainConfig(batch_size=32, model=model_config(mutual_info_loss=SEPARATE_UPDATE)),
+                       "paper", keep=("batch_size", "mutual_info_loss"))
+    assert kept.batch_size == 32 and kept.model.mutual_info_loss == SEPARATE_UPDATE
+    assert kept.model.discriminator == RECIPES["paper"]["discriminator"]
+    assert with_recipe(TrainConfig(), "tf1") == TrainConfig()
+
+
+@pytest.mark.parametrize("changes,named", [
+    (dict(fast=True), "--fast"), (dict(precision="mixed_bfloat16"), "--precision mixed_bfloat16"),
+    (dict(recipe="paper"), "--recipe paper"),
+    (dict(model=model_config(discriminator="conv:4:2:64:lrelu:nobn,fc:16:lrelu")), ":bn / :nobn"),
+])
+def test_parity_refuses_what_the_tf1_code_cannot_compute(changes, named):
+    from infogan.parity.command import check_tf1_computation
+    check_tf1_computation(TrainConfig())
+    with pytest.raises(ConfigError, match=named):
+        check_tf1_computation(dataclasses.replace(TrainConfig(), **changes))

@@ -108,3 +108,27 @@ def import_tensorflow(show_logs=False):
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+# CPU instructions that make a reduced-precision product faster than float32.
+_FAST_PRODUCT_FLAGS = {"mixed_bfloat16": ("avx512_bf16", "amx_bf16"),
+                       "mixed_float16": ("avx512_fp16", "amx_fp16")}
+
+
+def warn_about_precision(precision):
+    """Warns (one line) when mixed precision will be slower than float32: no GPU, and a CPU
+    without instructions for the reduced-precision products (TensorFlow then emulates them)."""
+    if precision not in _FAST_PRODUCT_FLAGS:
+        return
+    import tensorflow as tf
+    if tf.config.list_physical_devices("GPU"):
+        return
+    try:
+        with open("/proc/cpuinfo") as stream:
+            cpu_flags = set(stream.read().split())
+    except OSError:
+        return
+    if not cpu_flags.intersection(_FAST_PRODUCT_FLAGS[precision]):
+        print("warning: --precision %s: this CPU has none of %s, so its products are emulated and "
+              "slower than float32 (see docs/performance.md)" % (
+                  precision, ", ".join(_FAST_PRODUCT_FLAGS[precision])), file=sys.stderr)

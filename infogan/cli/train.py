@@ -13,11 +13,12 @@ from absl import app, flags
 from absl import logging as absl_logging
 
 from infogan.cli import common
-from infogan.config import (DEFAULT_MNIST_DIR, ConfigError, TrainConfig, resumed_config,
-                            validate)
+from infogan.config import (DEFAULT_MNIST_DIR, PRECISIONS, RECIPES, ConfigError, TrainConfig,
+                            resumed_config, validate, with_recipe)
 from infogan.data import DEFAULT_FASHION_MNIST_DIR
 from infogan.model.architecture import ArchitectureError
-from infogan.model.config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, ModelConfig
+from infogan.model.config import (DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, MUTUAL_INFO_LOSSES,
+                                  SEPARATE_UPDATE, ModelConfig)
 
 FLAGS = flags.FLAGS
 PROGRAM = "train.py"
@@ -27,10 +28,11 @@ TF1_FLAGS = ("epochs", "dataset", "max_images", "scale_dataset", "batch_size", "
              "categorical_cardinality", "generator", "discriminator", "num_continuous", "seed",
              "style_size", "plot_every", "infogan", "use_batch_norm", "fix_std", "force_grayscale")
 PORT_FLAGS = ("logdir", "resume", "max_iterations", "checkpoint_every", "status_every",
-              "mnist_dir", "fashion_mnist_dir", "cache_dir", "tf1_checkpoint", "jit_compile")
-# What may change when a run is resumed: how long it trains and how fast, not what it computes.
+              "mnist_dir", "fashion_mnist_dir", "cache_dir", "tf1_checkpoint")
+BEYOND_TF1_FLAGS = ("recipe", "mutual_info_loss", "fast", "precision", "jit_compile")
+# What may change when a run is resumed: how long it trains and how fast, not what it models.
 RESUME_FLAGS = ("resume", "epochs", "max_iterations", "checkpoint_every", "status_every",
-                "jit_compile", "verbosity")
+                "jit_compile", "fast", "verbosity")
 DESCRIPTION = (
     "Trains InfoGAN on MNIST (shipped with the package) or a folder of images, computing, printing "
     "and logging what the TF1 code did. The defaults are the TF1 code's: 100 epochs, about 8-10 "
@@ -97,6 +99,19 @@ def define_flags():
                         "prefix or folder): weights, batch-norm statistics, learning rates, Adam state.")
     flags.DEFINE_boolean("jit_compile", False, "Compile the training step with XLA. Not "
                          "bit-identical to the TF1 code (its kernels round differently).")
+    flags.DEFINE_enum("recipe", "tf1", list(RECIPES), "A named set of flag values: tf1 (the TF1 "
+                      "code's defaults) or paper (the InfoGAN paper's MNIST setup, see "
+                      "docs/training.md); flags given explicitly override it.")
+    flags.DEFINE_enum("mutual_info_loss", SEPARATE_UPDATE, list(MUTUAL_INFO_LOSSES), "Where the "
+                      "mutual-information loss goes: separate (the TF1 code: its own update of G, "
+                      "D and Q with G's Adam) or gan_losses (openai/InfoGAN: subtracted from D's and "
+                      "G's losses; D's Adam then also updates Q).")
+    flags.DEFINE_boolean("fast", False, "Faster kernels for the same maths: TensorFlow's fused batch "
+                         "norm, a native leaky ReLU and oneDNN's CPU kernels. Results agree with "
+                         "the default to float32 rounding, not bit for bit.")
+    flags.DEFINE_enum("precision", "float32", list(PRECISIONS), "float32, or a Keras "
+                      "mixed-precision policy: matrix products in bfloat16/float16, batch-norm "
+                      "statistics, objectives and the MI terms in float32 (not bit-identical).")
 
 
 def help_page():
@@ -104,7 +119,8 @@ def help_page():
     return common.help_text(
         "usage: python train.py [flags]   (installed: infogan-train [flags])", DESCRIPTION,
         [("Flags of the TF1 code's train.py (same names and defaults)", TF1_FLAGS),
-         ("Added by the port", PORT_FLAGS)])
+         ("Added by the port: runs, data, checkpoints", PORT_FLAGS),
+         ("Added by the port: beyond the TF1 code (off by default)", BEYOND_TF1_FLAGS)])
 
 
 _NUMBER = re.compile(r"^-?\d")
@@ -160,8 +176,9 @@ def config_from_flags():
         categorical_cardinality=_integers("categorical_cardinality"),
         num_continuous=FLAGS.num_continuous, style_size=FLAGS.style_size,
         use_batch_norm=FLAGS.use_batch_norm, fix_std=FLAGS.fix_std, infogan=FLAGS.infogan,
-        categorical_lambda=FLAGS.categorical_lambda, continuous_lambda=FLAGS.continuous_lambda)
-    return TrainConfig(
+        categorical_lambda=FLAGS.categorical_lambda, continuous_lambda=FLAGS.continuous_lambda,
+        mutual_info_loss=FLAGS.mutual_info_loss)
+    config = TrainConfig(
         model=model, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
         generator_lr=FLAGS.generator_lr, discriminator_lr=FLAGS.discriminator_lr,
         plot_every=FLAGS.plot_every, seed=FLAGS.seed, dataset=FLAGS.dataset,
@@ -170,7 +187,10 @@ def config_from_flags():
         logdir=FLAGS.logdir, tf1_checkpoint=FLAGS.tf1_checkpoint,
         fashion_mnist_dir=FLAGS.fashion_mnist_dir, cache_dir=FLAGS.cache_dir,
         checkpoint_every=FLAGS.checkpoint_every, max_iterations=FLAGS.max_iterations,
-        status_every=FLAGS.status_every, jit_compile=FLAGS.jit_compile)
+        status_every=FLAGS.status_every, jit_compile=FLAGS.jit_compile, fast=FLAGS.fast,
+        precision=FLAGS.precision)
+    return with_recipe(config, FLAGS.recipe, keep=[name for name in TF1_FLAGS + BEYOND_TF1_FLAGS
+                                                   if FLAGS[name].present])
 
 
 def _resumed_config():
@@ -180,7 +200,7 @@ def _resumed_config():
     changes = {name: getattr(FLAGS, name) for name in RESUME_FLAGS
                if name not in ("resume", "verbosity") and FLAGS[name].present}
     config = resumed_config(log_dir, **changes)
-    ignored = [name for name in TF1_FLAGS + PORT_FLAGS
+    ignored = [name for name in TF1_FLAGS + PORT_FLAGS + BEYOND_TF1_FLAGS
                if FLAGS[name].present and name not in RESUME_FLAGS]
     if ignored:
         print("warning: --resume takes the run's flags from its config.json; ignoring %s" % ", ".join(
@@ -200,8 +220,11 @@ def main(argv):
         validate(config)  # before TensorFlow is imported: a bad flag prints one line only
     except (ConfigError, ArchitectureError) as error:
         fail(error)
+    if config.fast:  # oneDNN's kernels: read once, when TensorFlow loads
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     try:
         common.import_tensorflow(common.show_tensorflow_logs())
+        common.warn_about_precision(config.precision)
         _train(config)
     except KeyboardInterrupt:
         print("%s: interrupted before training started; nothing to resume was written"

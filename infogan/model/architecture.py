@@ -16,7 +16,9 @@ _OPERATORS = (
     ("x", lambda a, b: a * b),
     ("/", lambda a, b: a // b),
 )
-_SYNTAX = "conv:K:S:N[:act], deconv:K:S:N[:act], fc:N[:act] or reshape:d1:d2:..."
+_SYNTAX = ("conv:K:S:N[:act][:bn|:nobn], deconv:K:S:N[:act][:bn|:nobn], fc:N[:act][:bn|:nobn] "
+           "or reshape:d1:d2:...")
+BATCH_NORM_OPTIONS = {"bn": True, "nobn": False}  # a layer's own batch-norm choice
 
 
 class ArchitectureError(ValueError):
@@ -57,6 +59,8 @@ class LayerSpec:
       kernel_size, stride: conv/deconv only.
       activation: one of ACTIVATION_NAMES; None for reshape.
       shape: reshape target without the batch axis; None otherwise.
+      batch_norm: True (`:bn`) or False (`:nobn`) when the token chooses; None: --use_batch_norm
+        decides, as in the TF1 code (which had no per-layer choice).
     """
     kind: str
     token: str
@@ -66,6 +70,7 @@ class LayerSpec:
     stride: Optional[int] = None
     activation: Optional[str] = None
     shape: Optional[Tuple[int, ...]] = None
+    batch_norm: Optional[bool] = None
 
     @property
     def has_weights(self):
@@ -76,11 +81,18 @@ class LayerSpec:
         if self.kind == "reshape":
             return "Reshape to %r" % (list(self.shape),)
         if self.kind == "fc":
-            return "Fully connected with num_outputs=%d followed by %s" % (
-                self.num_outputs, self.activation)
+            return "Fully connected with num_outputs=%d followed by %s%s" % (
+                self.num_outputs, self.activation, self._batch_norm_note())
         title = "Convolution" if self.kind == "conv" else "Deconvolution"
-        return "%s with nkernels=%d, stride=%d, num_outputs=%d followed by %s" % (
-            title, self.kernel_size, self.stride, self.num_outputs, self.activation)
+        return "%s with nkernels=%d, stride=%d, num_outputs=%d followed by %s%s" % (
+            title, self.kernel_size, self.stride, self.num_outputs, self.activation,
+            self._batch_norm_note())
+
+    def _batch_norm_note(self):
+        """Nothing for TF1's tokens; the layer's own batch-norm choice otherwise."""
+        if self.batch_norm is None:
+            return ""
+        return " (batch norm)" if self.batch_norm else " (no batch norm)"
 
 
 def _fail(description, position, token, reason):
@@ -106,23 +118,37 @@ def _activation(description, position, token, name):
     return name
 
 
+def _options(description, position, token, fields):
+    """The optional trailing fields of a layer: an activation and/or a batch-norm choice."""
+    activation, batch_norm = DEFAULT_ACTIVATION, None
+    if len(fields) > 2 or len({field in BATCH_NORM_OPTIONS for field in fields}) < len(fields):
+        _fail(description, position, token, "after the sizes come at most an activation and one "
+              "of :bn / :nobn")
+    for field in fields:
+        if field in BATCH_NORM_OPTIONS:
+            batch_norm = BATCH_NORM_OPTIONS[field]
+        else:
+            activation = _activation(description, position, token, field)
+    return activation, batch_norm
+
+
 def _parse_token(description, position, token):
     kind, _, rest = token.partition(":")
     params = rest.split(":") if rest else []
     if kind in ("conv", "deconv"):
-        if len(params) not in (3, 4):
-            _fail(description, position, token, "%s takes 3 or 4 fields" % kind)
+        if len(params) < 3:
+            _fail(description, position, token, "%s takes kernel, stride and filters" % kind)
         kernel, stride, outputs = (_positive(description, position, token, p) for p in params[:3])
-        act = params[3] if len(params) == 4 else DEFAULT_ACTIVATION
+        activation, batch_norm = _options(description, position, token, params[3:])
         return LayerSpec(kind, token, position, num_outputs=outputs, kernel_size=kernel,
-                         stride=stride, activation=_activation(description, position, token, act))
+                         stride=stride, activation=activation, batch_norm=batch_norm)
     if kind == "fc":
-        if len(params) not in (1, 2):
-            _fail(description, position, token, "fc takes 1 or 2 fields")
-        act = params[1] if len(params) == 2 else DEFAULT_ACTIVATION
+        if not params:
+            _fail(description, position, token, "fc takes its number of outputs")
+        activation, batch_norm = _options(description, position, token, params[1:])
         return LayerSpec(kind, token, position,
                          num_outputs=_positive(description, position, token, params[0]),
-                         activation=_activation(description, position, token, act))
+                         activation=activation, batch_norm=batch_norm)
     if kind == "reshape":
         if not params:
             _fail(description, position, token, "reshape needs at least one dimension")

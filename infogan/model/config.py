@@ -1,14 +1,20 @@
-"""The model hyperparameters of the TF1 code (docs/tf1_semantics.md §8). Imports no TensorFlow."""
+"""The model hyperparameters: the TF1 code's flags (docs/tf1_semantics.md §8), with its defaults,
+and where the mutual-information loss goes. Imports no TensorFlow."""
 import dataclasses
 from typing import Tuple
 
 DEFAULT_GENERATOR = "fc:1024,fc:7x7x128,reshape:7:7:128,deconv:4:2:64,deconv:4:2:1:sigmoid"
 DEFAULT_DISCRIMINATOR = "conv:4:2:64:lrelu,conv:4:2:128:lrelu,fc:1024:lrelu"
+# Where the mutual-information loss goes:
+SEPARATE_UPDATE = "separate"  # the TF1 code: its own update of G, D and Q, with G's Adam
+GAN_LOSSES = "gan_losses"     # openai/InfoGAN: subtracted from the D loss and from the G loss
+MUTUAL_INFO_LOSSES = (SEPARATE_UPDATE, GAN_LOSSES)
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The model flags of the TF1 code, with its defaults (docs/tf1_semantics.md §8)."""
+    """The model flags of the TF1 code, with its defaults (docs/tf1_semantics.md §8), and
+    `mutual_info_loss` (SEPARATE_UPDATE, the TF1 code's, or GAN_LOSSES)."""
     generator: str = DEFAULT_GENERATOR
     discriminator: str = DEFAULT_DISCRIMINATOR
     categorical_cardinality: Tuple[int, ...] = (10,)
@@ -19,6 +25,7 @@ class ModelConfig:
     infogan: bool = True
     categorical_lambda: float = 1.0
     continuous_lambda: float = 1.0
+    mutual_info_loss: str = SEPARATE_UPDATE
 
     @property
     def z_size(self):

@@ -6,6 +6,8 @@ does. The original functions keep their roles and take that object as first argu
     generator = Generator(description)            # was: variable_scope("generator")
     images = generator_forward(generator, z, is_training=True)
 """
+import dataclasses
+
 import keras
 import tensorflow as tf
 
@@ -30,6 +32,35 @@ ACTIVATIONS = {
 }
 
 
+@tf.custom_gradient
+def fast_leaky_rectify(x):
+    """One LeakyRelu op instead of max(x, 0.01 x); its gradient takes max's subgradient at
+    x == 0 (1, where the LeakyReluGrad kernel gives 0.01), so the fast mode keeps the model's
+    maths: exact zeros do occur (about one in a million fc activations)."""
+    outputs = tf.nn.leaky_relu(x, alpha=LRELU_LEAK)
+
+    def gradient(upstream):
+        # The outputs have the inputs' signs; reading them (not x) lets Grappler fuse a conv's
+        # bias and this activation into one kernel.
+        return tf.where(outputs < 0, LRELU_LEAK * upstream, upstream)
+    return outputs, gradient
+
+
+FAST_ACTIVATIONS = dict(ACTIVATIONS, lrelu=fast_leaky_rectify)
+
+
+@dataclasses.dataclass(frozen=True)
+class Kernels:
+    """How the networks compute, not what: `fast` picks fused batch norm and the native leaky
+    ReLU (rounding differs from the TF1 kernels); `matmul_dtype` float32, or bfloat16/float16 for
+    the convolutions and matrix products (mixed precision: everything else stays float32)."""
+    fast: bool = False
+    matmul_dtype: str = "float32"
+
+
+FAITHFUL = Kernels()  # the TF1 code's kernels: bit-identical results
+
+
 class WeightLayer(keras.layers.Layer):
     """A conv, deconv or dense layer with TF1-contrib semantics.
 
@@ -40,19 +71,30 @@ class WeightLayer(keras.layers.Layer):
       num_outputs: filters or units.
       activation: a key of ACTIVATIONS.
       batch_norm: None, or a ConvBatchNorm / FcBatchNorm layer applied before the activation.
+      kernels: Kernels.
     """
 
-    def __init__(self, num_outputs, activation="relu", batch_norm=None, **kwargs):
+    def __init__(self, num_outputs, activation="relu", batch_norm=None, kernels=FAITHFUL, **kwargs):
         super().__init__(**kwargs)
         self.num_outputs = num_outputs
         self.activation_name = activation
         self.batch_norm = batch_norm
+        self.kernels = kernels
+        self._activation = (FAST_ACTIVATIONS if kernels.fast else ACTIVATIONS)[activation]
 
     def kernel_shape(self, input_shape):
         raise NotImplementedError
 
-    def transform(self, inputs):
+    def transform(self, inputs, kernel):
+        """The layer's product of `inputs` and `kernel` (a conv, deconv or matmul)."""
         raise NotImplementedError
+
+    def _product(self, inputs):
+        if self.kernels.matmul_dtype == "float32":
+            return self.transform(inputs, self.kernel)
+        low = tf.as_dtype(self.kernels.matmul_dtype)
+        outputs = self.transform(tf.cast(inputs, low), tf.cast(self.kernel, low))
+        return tf.cast(outputs, tf.float32)
 
     def build(self, input_shape):
         self.kernel = self.add_weight(name="weights", shape=self.kernel_shape(input_shape),
@@ -62,7 +104,7 @@ class WeightLayer(keras.layers.Layer):
             self.bias = self.add_weight(name="biases", shape=(self.num_outputs,), initializer="zeros")
 
     def call(self, inputs, training=False, pass_index=0, update_in_inference=False):
-        outputs = self.transform(inputs)
+        outputs = self._product(inputs)
         if self.bias is not None:
             outputs = tf.nn.bias_add(outputs, self.bias)
         elif isinstance(self.batch_norm, ConvBatchNorm):
@@ -70,7 +112,7 @@ class WeightLayer(keras.layers.Layer):
                                       update_in_inference=update_in_inference)
         else:
             outputs = self.batch_norm(outputs, training=training)
-        return ACTIVATIONS[self.activation_name](outputs)
+        return self._activation(outputs)
 
 
 class Conv(WeightLayer):
@@ -83,8 +125,8 @@ class Conv(WeightLayer):
     def kernel_shape(self, input_shape):
         return (self.kernel_size, self.kernel_size, input_shape[-1], self.num_outputs)
 
-    def transform(self, inputs):
-        return tf.nn.conv2d(inputs, self.kernel, strides=self.stride, padding="SAME")
+    def transform(self, inputs, kernel):
+        return tf.nn.conv2d(inputs, kernel, strides=self.stride, padding="SAME")
 
 
 class Deconv(Conv):
@@ -93,11 +135,11 @@ class Deconv(Conv):
     def kernel_shape(self, input_shape):
         return (self.kernel_size, self.kernel_size, self.num_outputs, input_shape[-1])
 
-    def transform(self, inputs):
+    def transform(self, inputs, kernel):
         shape = tf.shape(inputs)
         output_shape = tf.stack([shape[0], shape[1] * self.stride, shape[2] * self.stride,
                                  self.num_outputs])
-        return tf.nn.conv2d_transpose(inputs, self.kernel, output_shape,
+        return tf.nn.conv2d_transpose(inputs, kernel, output_shape,
                                       strides=self.stride, padding="SAME")
 
 
@@ -107,23 +149,25 @@ class Dense(WeightLayer):
     def kernel_shape(self, input_shape):
         return (input_shape[-1], self.num_outputs)
 
-    def transform(self, inputs):
+    def transform(self, inputs, kernel):
         if len(inputs.shape) == 2:
-            return tf.matmul(inputs, self.kernel)
+            return tf.matmul(inputs, kernel)
         flat = tf.reshape(inputs, [-1, inputs.shape[-1]])
-        outputs = tf.matmul(flat, self.kernel)
+        outputs = tf.matmul(flat, kernel)
         return tf.reshape(outputs, tf.concat([tf.shape(inputs)[:-1], [self.num_outputs]], 0))
 
 
-def _make_layer(spec, index, batch_norm_on, num_passes):
+def _make_layer(spec, index, batch_norm_on, num_passes, kernels):
     name = "layer_%d" % index
     if spec.kind == "fc":
-        norm = FcBatchNorm(name="BatchNorm") if batch_norm_on else None
-        return Dense(spec.num_outputs, activation=spec.activation, batch_norm=norm, name=name)
-    norm = ConvBatchNorm(num_passes=num_passes, name="batch_norm") if batch_norm_on else None
+        norm = FcBatchNorm(fused=kernels.fast, name="BatchNorm") if batch_norm_on else None
+        return Dense(spec.num_outputs, activation=spec.activation, batch_norm=norm,
+                     kernels=kernels, name=name)
+    norm = (ConvBatchNorm(num_passes=num_passes, fused=kernels.fast, name="batch_norm")
+            if batch_norm_on else None)
     layer_class = Conv if spec.kind == "conv" else Deconv
     return layer_class(spec.num_outputs, spec.kernel_size, spec.stride,
-                       activation=spec.activation, batch_norm=norm, name=name)
+                       activation=spec.activation, batch_norm=norm, kernels=kernels, name=name)
 
 
 class Network(keras.layers.Layer):
@@ -132,13 +176,15 @@ class Network(keras.layers.Layer):
     Args:
       description: architecture string, e.g. "conv:4:2:64:lrelu,fc:1024:lrelu".
       use_batch_norm: batch norm on every conv/deconv/fc layer...
-      strip_batchnorm_from_last_layer: ...except the last token's (the generator's output).
+      strip_batchnorm_from_last_layer: ...except the last token's (the generator's output); a
+        token's own `:bn` / `:nobn` overrides both.
       num_passes: independent conv batch-norm statistics sets (see ConvBatchNorm).
       debug: print the TF1 architecture lines on construction.
+      kernels: Kernels (default: the TF1 code's).
     """
 
     def __init__(self, description, use_batch_norm=True, strip_batchnorm_from_last_layer=False,
-                 num_passes=1, debug=False, **kwargs):
+                 num_passes=1, debug=False, kernels=FAITHFUL, **kwargs):
         super().__init__(**kwargs)
         self.description = description
         self.specs = parse_architecture(description)
@@ -151,8 +197,9 @@ class Network(keras.layers.Layer):
                 self._layer_names.append(None)
                 continue
             is_last = position + 1 == len(self.specs)
-            batch_norm_on = use_batch_norm and not (is_last and strip_batchnorm_from_last_layer)
-            layer = _make_layer(spec, weight_index, batch_norm_on, num_passes)
+            batch_norm_on = spec.batch_norm if spec.batch_norm is not None else (
+                use_batch_norm and not (is_last and strip_batchnorm_from_last_layer))
+            layer = _make_layer(spec, weight_index, batch_norm_on, num_passes, kernels)
             setattr(self, layer.name, layer)
             self._layer_names.append(layer.name)
             weight_index += 1
@@ -180,9 +227,11 @@ class Network(keras.layers.Layer):
 class Generator(Network):
     """The generator: a Network without batch norm on its last layer."""
 
-    def __init__(self, description, use_batch_norm=True, debug=False, name="generator"):
+    def __init__(self, description, use_batch_norm=True, debug=False, name="generator",
+                 kernels=FAITHFUL):
         super().__init__(description, use_batch_norm=use_batch_norm,
-                         strip_batchnorm_from_last_layer=True, debug=debug, name=name)
+                         strip_batchnorm_from_last_layer=True, debug=debug, name=name,
+                         kernels=kernels)
 
 
 class Discriminator(Network):
@@ -191,10 +240,12 @@ class Discriminator(Network):
     The conv batch norms keep two statistics sets: FAKE_PASS and REAL_PASS.
     """
 
-    def __init__(self, description, use_batch_norm=True, debug=False, name="discriminator"):
+    def __init__(self, description, use_batch_norm=True, debug=False, name="discriminator",
+                 kernels=FAITHFUL):
         super().__init__(description, use_batch_norm=use_batch_norm, num_passes=2, debug=debug,
-                         name=name)
-        self.prob_projection = Dense(1, activation="sigmoid", name="prob_projection")
+                         name=name, kernels=kernels)
+        self.prob_projection = Dense(1, activation="sigmoid", name="prob_projection",
+                                     kernels=kernels)
 
     def call(self, images, training=False, pass_index=FAKE_PASS):
         features = super().call(images, training=training, pass_index=pass_index)
@@ -222,12 +273,14 @@ class MutualInfoHead(keras.layers.Layer):
     `fully_connected_1`: dense `output_width` with bias, no activation.
     """
 
-    def __init__(self, output_width, name="mutual_info"):
+    def __init__(self, output_width, name="mutual_info", kernels=FAITHFUL):
         super().__init__(name=name)
         self.fully_connected = Dense(
-            128, activation="lrelu", name="fully_connected",
-            batch_norm=FcBatchNorm(update_moving_statistics=False, name="BatchNorm"))
-        self.fully_connected_1 = Dense(output_width, activation="identity", name="fully_connected_1")
+            128, activation="lrelu", name="fully_connected", kernels=kernels,
+            batch_norm=FcBatchNorm(update_moving_statistics=False, fused=kernels.fast,
+                                   name="BatchNorm"))
+        self.fully_connected_1 = Dense(output_width, activation="identity", name="fully_connected_1",
+                                       kernels=kernels)
 
     def call(self, hidden, training=False):
         return self.fully_connected_1(self.fully_connected(hidden, training=training))

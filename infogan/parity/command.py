@@ -23,7 +23,8 @@ from absl import app, flags, logging
 from infogan.cli import common
 from infogan.cli import train as train_cli
 from infogan.config import ConfigError, validate
-from infogan.model.architecture import ArchitectureError
+from infogan.model.architecture import ArchitectureError, parse_architecture
+from infogan.model.config import SEPARATE_UPDATE
 
 FLAGS = flags.FLAGS
 PROGRAM = "parity"
@@ -64,6 +65,27 @@ def help_page():
                        "loops)", train_cli.TF1_FLAGS + ("mnist_dir", "tf1_checkpoint"))])
 
 
+def check_tf1_computation(config):
+    """Refuses settings that the TF1 code has no counterpart of (the comparison would be moot).
+
+    Raises:
+      ConfigError naming them.
+    """
+    model = config.model
+    beyond = [flag for flag, used in (
+        ("--recipe %s" % config.recipe, config.recipe != "tf1"),
+        ("--mutual_info_loss %s" % model.mutual_info_loss, model.mutual_info_loss != SEPARATE_UPDATE),
+        ("--fast", config.fast), ("--precision %s" % config.precision, config.precision != "float32"),
+        ("--jit_compile", config.jit_compile),
+        (":bn / :nobn in --generator or --discriminator", any(
+            spec.batch_norm is not None for description in (model.generator, model.discriminator)
+            for spec in parse_architecture(description))))
+        if used]
+    if beyond:
+        raise ConfigError("parity compares the TF1 code's computation, which has no %s; drop it"
+                          % ", no ".join(beyond))
+
+
 def fail(message):
     """Prints one error line and exits with status 2."""
     common.fail(PROGRAM, message)
@@ -82,7 +104,8 @@ def main(argv):
         config = train_cli.config_from_flags()
         if not FLAGS["plot_every"].present:  # plot within the default 20 iterations too
             config = dataclasses.replace(config, plot_every=PARITY_PLOT_EVERY)
-        validate(config)  # before TensorFlow is imported: a bad flag prints one line only
+        validate(config)
+        check_tf1_computation(config)  # before TensorFlow is imported: a bad flag prints one line only
         if FLAGS.iterations <= 0:
             raise ConfigError("--iterations must be a positive integer, got %d" % FLAGS.iterations)
         common.import_tensorflow(common.show_tensorflow_logs())

@@ -151,9 +151,10 @@ class RunCheckpoints:
     """
 
     def __init__(self, log_dir, models, optimizers, loop_state):
+        extra = {} if optimizers.loss_scale is None else {"loss_scale": optimizers.loss_scale}
         self.checkpoint = tf.train.Checkpoint(
             discriminator_optimizer=optimizers.discriminator, generator_optimizer=optimizers.generator,
-            loop=loop_state, **network_objects(models))
+            loop=loop_state, **network_objects(models), **extra)
         self.directory = os.path.join(log_dir, CHECKPOINT_SUBDIR)
         repair_state_file(self.directory)
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory,

@@ -12,7 +12,7 @@ import tensorflow as tf
 from infogan import config as config_lib
 from infogan import data
 from infogan.config import ConfigError
-from infogan.model.models import build_models, noise_to_tensor
+from infogan.model.models import build_models, kernels_for, noise_to_tensor
 from infogan.model.noise import create_gan_noise_sample, create_infogan_noise_sample
 from infogan.training import checkpoints, run_folder
 from infogan.training.plotter import Plotter
@@ -132,7 +132,8 @@ def train_models(config):
             position = checkpoints.peek_loop_position(config.logdir)
             if position is not None:  # before the networks are built and printed
                 check_not_complete(config, position, num_batches)
-        models = build_models(config.model, dataset.image_shape, debug=True)
+        models = build_models(config.model, dataset.image_shape, debug=True,
+                              kernels=kernels_for(config.fast, config.precision))
         optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr)
         loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
         if config.resume:

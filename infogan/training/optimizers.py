@@ -57,3 +57,30 @@ class TF1Adam(tf.Module):
                 epsilon=constants[2], grad=gradient)
         self.beta1_power.assign(beta1_power * self.beta1)
         self.beta2_power.assign(beta2_power * self.beta2)
+
+
+class DynamicLossScale(tf.Module):
+    """Dynamic loss scaling for float16 products (Keras' rule): losses are multiplied by `scale`
+    before differentiation and the gradients divided by it; an update whose gradients are not
+    finite is skipped and halves the scale; 2000 finite updates in a row double it."""
+
+    GROWTH_INTERVAL = 2000
+
+    def __init__(self, initial_scale=2.0 ** 15, name="loss_scale"):
+        super().__init__(name=name)
+        self.scale = tf.Variable(initial_scale, dtype=tf.float32, trainable=False, name="scale")
+        self.good_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="good_steps")
+
+    def unscale(self, gradients, scale):
+        """(gradients / scale, whether they are all finite); `scale` is the value the loss was
+        multiplied by (an update earlier in the step may have changed the variable since)."""
+        gradients = [gradient / scale for gradient in gradients]
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients])
+        return gradients, finite
+
+    def update(self, finite):
+        """Adjusts the scale after a step whose gradients were (not) finite."""
+        grow = tf.logical_and(finite, self.good_steps + 1 >= self.GROWTH_INTERVAL)
+        self.scale.assign(tf.where(finite, tf.where(grow, self.scale * 2.0, self.scale),
+                                   tf.maximum(self.scale / 2.0, 1.0)))
+        self.good_steps.assign(tf.where(finite & ~grow, self.good_steps + 1, tf.zeros_like(self.good_steps)))

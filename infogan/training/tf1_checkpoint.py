@@ -97,7 +97,10 @@ def model_variable_map(models):
 
 
 def optimizer_variable_map(models, optimizers):
-    """{TF1 name: variable} of both optimisers' Adam slots and beta powers (docs/tf1_semantics.md §10)."""
+    """{TF1 name: variable} of both optimisers' Adam slots and beta powers (docs/tf1_semantics.md
+    §10); empty when the MI loss is not the TF1 code's separate update (no TF1 counterpart)."""
+    if models.q_network is not None and not models.separate_mutual_info_update:
+        return {}
     names = {id(v): tf1_variable_name(v.path) for net in _networks(models) for v in net.variables}
     result = {}
     for variable in models.discriminator_variables:
@@ -184,8 +187,10 @@ def find_mismatches(variable_map, shapes, dtypes=None):
             mismatched[name] = "%s (checkpoint %s, model %s)" % (
                 name, dtypes[name].base_dtype.name, _dtype(variable).name)
     known = variable_map.all()
+    no_adam = not variable_map.optimizer  # a model with no TF1 Adam layout: the slots are unused
     unexpected = {name: name for name in shapes if name.startswith(MODEL_SCOPES)
-                  and name not in known and not is_ignored_tf1_name(name)}
+                  and name not in known and not is_ignored_tf1_name(name)
+                  and not (no_adam and _slot_owner(name) is not None)}
     problems = [_listing(title, items) for title, items in (
         ("missing", missing), ("wrong shape or type", mismatched), ("not in this model", unexpected))
         if items]
