@@ -19,23 +19,28 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 TF1 = "TF1 reference (compat.v1 graph)"
+PORT = "port (default: bit-identical)"
+MIRRORED = "port, mirrored on 2 logical CPU devices"
 # name -> (environment, runner arguments)
 ROWS = {
     TF1: ({}, {"tf1": True}),
     "TF1 reference, oneDNN on": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, {"tf1": True}),
-    "port (default: bit-identical)": ({}, {}),
+    PORT: ({}, {}),
     "port --fast": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, {"fast": True}),
     "port --fast --precision mixed_bfloat16": ({"TF_ENABLE_ONEDNN_OPTS": "1"},
                                                {"fast": True, "precision": "mixed_bfloat16"}),
     "port --fast --jit_compile (XLA)": ({"TF_ENABLE_ONEDNN_OPTS": "1"},
                                         {"fast": True, "jit_compile": True}),
+    MIRRORED: ({}, {"num_cpu_devices": 2}),
 }
+DEFAULT_ROWS = [name for name in ROWS if name != MIRRORED]
 
 flags.DEFINE_integer("batch_size", 64, "Batch size.")
 flags.DEFINE_integer("iterations", 30, "Timed iterations per repeat.")
 flags.DEFINE_integer("repeats", 5, "Repeats (median reported).")
 flags.DEFINE_integer("warmup", 3, "Untimed iterations before the first repeat (tracing, caches).")
-flags.DEFINE_list("rows", list(ROWS), "Which rows to time (the TF1 reference is always timed).")
+flags.DEFINE_list("rows", DEFAULT_ROWS, "Which rows to time (the TF1 reference is always timed); "
+                  "known: %s." % "; ".join(ROWS))
 flags.DEFINE_string("worker", None, "Internal: run as the worker of this row.")
 FLAGS = flags.FLAGS
 
@@ -57,14 +62,23 @@ class Batches:
         return batch, self.sample_noise(self.batch_size), self.sample_noise(self.batch_size)
 
 
-def port_runner(fast=False, precision="float32", jit_compile=False):
-    """f(batch, d_noise, g_noise) running one port iteration in the given mode."""
+def port_runner(fast=False, precision="float32", jit_compile=False, num_cpu_devices=0):
+    """f(batch, d_noise, g_noise) running one port iteration in the given mode (with
+    `num_cpu_devices`, mirrored on that many logical CPU devices)."""
+    import contextlib
     import tensorflow as tf
+    from infogan.distribute import strategies
     from infogan.model.config import ModelConfig
     from infogan.model.models import build_models, kernels_for, noise_to_tensor
     from infogan.training.step import build_optimizers, make_train_iteration
-    models = build_models(ModelConfig(), (28, 28, 1), kernels=kernels_for(fast, precision))
-    iteration = make_train_iteration(models, build_optimizers(models, 1e-3, 2e-4), jit_compile)
+    strategy = strategies.make_strategy("mirrored", 0, num_cpu_devices) if num_cpu_devices else None
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        models = build_models(ModelConfig(), (28, 28, 1), kernels=kernels_for(fast, precision))
+        optimizers = build_optimizers(models, 1e-3, 2e-4)
+    if strategy:
+        iteration = strategies.make_distributed_iteration(strategy, models, optimizers)
+    else:
+        iteration = make_train_iteration(models, optimizers, jit_compile)
 
     def run(batch, d_noise, g_noise):
         results = iteration(tf.constant(batch), noise_to_tensor(d_noise), noise_to_tensor(g_noise))
@@ -132,6 +146,29 @@ class Worker:
         self.process.wait()
 
 
+def interleaved_rates(names, repeats, iterations):
+    """{row name: [it/s of each repeat]}, the rows timed in turn, each in its worker process."""
+    workers = {name: Worker(name) for name in names}  # started one by one: builds do not overlap
+    rates = {name: [] for name in names}
+    for _ in range(repeats):
+        for name, worker in workers.items():
+            rates[name].append(worker.rate(iterations))
+    for worker in workers.values():
+        worker.close()
+    return rates
+
+
+def print_table(rates, baseline_name, label):
+    """The markdown table of `rates`, with each row's ratio to the baseline row's median."""
+    baseline = statistics.median(rates[baseline_name])
+    print("| implementation | median it/s | min | max | vs %s |" % label)
+    print("|---|---|---|---|---|")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print("| %s | %.2f | %.2f | %.2f | %.2fx |" % (name, median, min(values), max(values),
+                                                    median / baseline))
+
+
 def main(argv):
     del argv
     if FLAGS.worker:
@@ -140,22 +177,10 @@ def main(argv):
     if unknown:
         raise app.UsageError("unknown rows %s; known: %s" % (unknown, ", ".join(ROWS)))
     names = [name for name in ROWS if name == TF1 or name in FLAGS.rows]
-    workers = {name: Worker(name) for name in names}  # started one by one: builds do not overlap
-    rates = {name: [] for name in names}
-    for _ in range(FLAGS.repeats):
-        for name, worker in workers.items():
-            rates[name].append(worker.rate(FLAGS.iterations))
-    for worker in workers.values():
-        worker.close()
-    baseline = statistics.median(rates[TF1])
+    rates = interleaved_rates(names, FLAGS.repeats, FLAGS.iterations)
     print("batch %d, %d iterations x %d repeats, interleaved, %d CPU threads visible" % (
         FLAGS.batch_size, FLAGS.iterations, FLAGS.repeats, os.cpu_count()))
-    print("| implementation | median it/s | min | max | vs TF1 |")
-    print("|---|---|---|---|---|")
-    for name, values in rates.items():
-        median = statistics.median(values)
-        print("| %s | %.2f | %.2f | %.2f | %.2fx |" % (name, median, min(values), max(values),
-                                                    median / baseline))
+    print_table(rates, TF1, "TF1")
 
 
 if __name__ == "__main__":

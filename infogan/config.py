@@ -12,6 +12,7 @@ from infogan.model.config import GAN_LOSSES, MUTUAL_INFO_LOSSES, ModelConfig
 DEFAULT_MNIST_DIR = data.DEFAULT_MNIST_DIR
 CONFIG_FILE = "config.json"  # a run's TrainConfig, in its log folder
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+DISTRIBUTION_STRATEGIES = ("off", "one_device", "mirrored")  # infogan.distribute.strategies
 # Recipes: named sets of flag values (explicit flags still win). "tf1" is the TF1 code's.
 RECIPES = {
     "tf1": {},
@@ -57,6 +58,9 @@ class TrainConfig:
     recipe: str = "tf1"                    # the RECIPES entry the flags started from
     fast: bool = False                     # faster kernels, same maths (not bit-identical to TF1)
     precision: str = "float32"             # or a Keras mixed-precision policy (PRECISIONS)
+    distribution_strategy: str = "off"     # DISTRIBUTION_STRATEGIES; off: one device, as TF1
+    num_gpus: int = 0                      # mirrored / one_device: local GPUs (0: the CPU)
+    num_cpu_devices: int = 1               # split the host CPU into this many logical devices
 
     @property
     def log_root_dir(self):
@@ -151,6 +155,18 @@ def validate_numbers(config):
         ", ".join(PRECISIONS), config.precision))
     _require(config.recipe in RECIPES, "--recipe must be one of %s, got %r" % (
         ", ".join(RECIPES), config.recipe))
+    _require(config.distribution_strategy in DISTRIBUTION_STRATEGIES, "--distribution_strategy "
+             "must be one of %s, got %r" % (", ".join(DISTRIBUTION_STRATEGIES),
+                                           config.distribution_strategy))
+    _require(_is_int(config.num_gpus) and config.num_gpus >= 0,
+             "--num_gpus must be 0 or more, got %r" % (config.num_gpus,))
+    _require(_is_int(config.num_cpu_devices) and config.num_cpu_devices >= 1,
+             "--num_cpu_devices must be a positive integer, got %r" % (config.num_cpu_devices,))
+    _require(not (config.jit_compile and config.distribution_strategy != "off"),
+             "--jit_compile is for one device; drop it or --distribution_strategy")
+    _require(not (config.distribution_strategy == "one_device" and config.num_gpus > 1),
+             "--distribution_strategy one_device uses one device: --num_gpus 0 or 1, got %d"
+             % config.num_gpus)
 
 
 def _is_int(value):

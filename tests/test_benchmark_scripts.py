@@ -89,6 +89,17 @@ def test_throughput_times_each_row_in_its_own_process():
                         "--warmup", "1", "--rows", "port --fast")
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    assert [row.split(" | ")[0] for row in rows[2:]] == ["| TF1 reference (compat.v1 graph)",
+    assert [row.split(" | ")[0] for row in rows[1:]] == ["| TF1 reference (compat.v1 graph)",
                                                           "| port --fast"]
-    assert rows[2].endswith("| 1.00x |")
+    assert rows[1].endswith("| 1.00x |")
+
+
+def test_scaling_prints_the_efficiency_and_the_allreduce_volume():
+    result = run_script("scaling.py", "--batch_size", "8", "--iterations", "1", "--repeats", "1",
+                        "--warmup", "1", "--allreduce_repeats", "1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("| port, mirrored on 2 logical CPU devices |") for line in lines)
+    assert any(line.startswith("mirrored efficiency: ") for line in lines)
+    volume = [line for line in lines if line.startswith("all-reduce volume per iteration: ")]
+    assert volume and "D update" in volume[0] and "MI update" in volume[0]

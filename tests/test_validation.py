@@ -140,6 +140,10 @@ def run_train(tmp_path, *args):
     (["--dataset", "/no/such/folder"], "--dataset /no/such/folder is not a folder"),
     (["--generator", "fc:1024,fc:7x7x128,reshape:7:7:128,dekonv:4:2:64"], "'dekonv:4:2:64' (layer 3"),
     (["--scale_dataset", "64", "64"], "MNIST images are 28x28"),
+    (["--num_cpu_devices", "2"], "--num_cpu_devices choose the devices of a strategy"),
+    (["--distribution_strategy", "mirrored", "--jit_compile"], "--jit_compile is for one device"),
+    (["--distribution_strategy", "mirrored", "--num_cpu_devices", "0"],
+     "--num_cpu_devices must be a positive integer"),
 ])
 def test_train_py_refuses_before_loading_tensorflow(tmp_path, args, fragment):
     result, errors = run_train(tmp_path, *args)

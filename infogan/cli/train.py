@@ -13,8 +13,8 @@ from absl import app, flags
 from absl import logging as absl_logging
 
 from infogan.cli import common
-from infogan.config import (DEFAULT_MNIST_DIR, PRECISIONS, RECIPES, ConfigError, TrainConfig,
-                            resumed_config, validate, with_recipe)
+from infogan.config import (DEFAULT_MNIST_DIR, DISTRIBUTION_STRATEGIES, PRECISIONS, RECIPES,
+                            ConfigError, TrainConfig, resumed_config, validate, with_recipe)
 from infogan.data import DEFAULT_FASHION_MNIST_DIR
 from infogan.model.architecture import ArchitectureError
 from infogan.model.config import (DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, MUTUAL_INFO_LOSSES,
@@ -29,10 +29,12 @@ TF1_FLAGS = ("epochs", "dataset", "max_images", "scale_dataset", "batch_size", "
              "style_size", "plot_every", "infogan", "use_batch_norm", "fix_std", "force_grayscale")
 PORT_FLAGS = ("logdir", "resume", "max_iterations", "checkpoint_every", "status_every",
               "mnist_dir", "fashion_mnist_dir", "cache_dir", "tf1_checkpoint")
-BEYOND_TF1_FLAGS = ("recipe", "mutual_info_loss", "fast", "precision", "jit_compile")
+BEYOND_TF1_FLAGS = ("recipe", "mutual_info_loss", "fast", "precision", "jit_compile",
+                    "distribution_strategy", "num_gpus", "num_cpu_devices")
 # What may change when a run is resumed: how long it trains and how fast, not what it models.
 RESUME_FLAGS = ("resume", "epochs", "max_iterations", "checkpoint_every", "status_every",
-                "jit_compile", "fast", "verbosity")
+                "jit_compile", "fast", "distribution_strategy", "num_gpus", "num_cpu_devices",
+                "verbosity")
 DESCRIPTION = (
     "Trains InfoGAN on MNIST (shipped with the package) or a folder of images, computing, printing "
     "and logging what the TF1 code did. The defaults are the TF1 code's: 100 epochs, about 8-10 "
@@ -109,6 +111,13 @@ def define_flags():
     flags.DEFINE_boolean("fast", False, "Faster kernels for the same maths: TensorFlow's fused batch "
                          "norm, a native leaky ReLU and oneDNN's CPU kernels. Results agree with "
                          "the default to float32 rounding, not bit for bit.")
+    flags.DEFINE_enum("distribution_strategy", "off", list(DISTRIBUTION_STRATEGIES), "Train on "
+                      "several devices with tf.distribute: off (one device, as the TF1 code), "
+                      "one_device, or mirrored (the devices of this host; batch statistics and "
+                      "objectives over the global --batch_size).")
+    flags.DEFINE_integer("num_gpus", 0, "With a strategy: the local GPUs to use (0: the CPU).")
+    flags.DEFINE_integer("num_cpu_devices", 1, "With a strategy: split the host CPU into this many "
+                         "logical devices (to try mirrored without GPUs).")
     flags.DEFINE_enum("precision", "float32", list(PRECISIONS), "float32, or a Keras "
                       "mixed-precision policy: matrix products in bfloat16/float16, batch-norm "
                       "statistics, objectives and the MI terms in float32 (not bit-identical).")
@@ -188,9 +197,18 @@ def config_from_flags():
         fashion_mnist_dir=FLAGS.fashion_mnist_dir, cache_dir=FLAGS.cache_dir,
         checkpoint_every=FLAGS.checkpoint_every, max_iterations=FLAGS.max_iterations,
         status_every=FLAGS.status_every, jit_compile=FLAGS.jit_compile, fast=FLAGS.fast,
-        precision=FLAGS.precision)
+        precision=FLAGS.precision, distribution_strategy=FLAGS.distribution_strategy,
+        num_gpus=FLAGS.num_gpus, num_cpu_devices=FLAGS.num_cpu_devices)
+    _check_devices_have_a_strategy(FLAGS.distribution_strategy)
     return with_recipe(config, FLAGS.recipe, keep=[name for name in TF1_FLAGS + BEYOND_TF1_FLAGS
                                                    if FLAGS[name].present])
+
+
+def _check_devices_have_a_strategy(strategy):
+    given = ["--" + name for name in ("num_gpus", "num_cpu_devices") if FLAGS[name].present]
+    if given and strategy == "off":
+        raise ConfigError("%s choose the devices of a strategy: add --distribution_strategy "
+                          "mirrored (or one_device)" % " and ".join(given))
 
 
 def _resumed_config():
@@ -199,6 +217,10 @@ def _resumed_config():
                                          FLAGS.infogan)
     changes = {name: getattr(FLAGS, name) for name in RESUME_FLAGS
                if name not in ("resume", "verbosity") and FLAGS[name].present}
+    if changes.get("distribution_strategy") == "off":  # back to one device: no device layout
+        changes.setdefault("num_gpus", 0)
+        changes.setdefault("num_cpu_devices", 1)
+    _check_devices_have_a_strategy(changes.get("distribution_strategy", "mirrored"))
     config = resumed_config(log_dir, **changes)
     ignored = [name for name in TF1_FLAGS + PORT_FLAGS + BEYOND_TF1_FLAGS
                if FLAGS[name].present and name not in RESUME_FLAGS]

@@ -13,10 +13,15 @@ the biased variance, `variance * (n - 1) / n`, as the TF1 code's were.
 import keras
 import tensorflow as tf
 
+from infogan.distribute import replicas
+
 CONV_EMA_DECAY = 0.9
 CONV_EPSILON = 1e-5
 FC_MOVING_DECAY = 0.999
 FC_EPSILON = 1e-3
+# Moving statistics are updated from global-batch statistics, the same on every replica; under a
+# tf.distribute strategy, the first replica's update is kept.
+STATISTICS = "only_first_replica"
 
 
 def _moving_average_update(variable, value, complement):
@@ -79,8 +84,8 @@ class ConvBatchNorm(keras.layers.Layer):
         for index in range(self.num_passes):
             for statistic in ("mean", "variance"):
                 name = "ema_%s_%d" % (statistic, index)
-                setattr(self, name, self.add_weight(name=name, shape=(channels,),
-                                                    initializer="zeros", trainable=False))
+                setattr(self, name, self.add_weight(name=name, shape=(channels,), initializer="zeros",
+                                                    trainable=False, aggregation=STATISTICS))
 
     @property
     def moving_means(self):
@@ -97,20 +102,21 @@ class ConvBatchNorm(keras.layers.Layer):
         moving_variance = self.moving_variances[pass_index]
         if not training:
             mean, variance = tf.convert_to_tensor(moving_mean), tf.convert_to_tensor(moving_variance)
-        if self.fused:
+        fused = self.fused and not replicas.replicated()  # global statistics: see replicas.moments
+        if fused:
             outputs, batch_mean, batch_variance = fused_batch_norm(
                 inputs, self.gamma, self.beta, CONV_EPSILON,
                 *((None, None) if training else (mean, variance)))
             if not training and update_in_inference:
                 batch_mean, batch_variance = tf.nn.moments(tf.cast(inputs, tf.float32), axes=[0, 1, 2])
         elif training or update_in_inference:
-            batch_mean, batch_variance = tf.nn.moments(inputs, axes=[0, 1, 2])
+            batch_mean, batch_variance = replicas.moments(inputs, axes=[0, 1, 2])
         if training or update_in_inference:
             # TF1's ExponentialMovingAverage computes 1 - decay in float32.
             complement = 1.0 - tf.constant(CONV_EMA_DECAY, tf.float32)
             _moving_average_update(moving_mean, batch_mean, complement)
             _moving_average_update(moving_variance, batch_variance, complement)
-        if self.fused:
+        if fused:
             return outputs
         if training:
             mean, variance = batch_mean, batch_variance
@@ -132,17 +138,18 @@ class FcBatchNorm(keras.layers.Layer):
     def build(self, input_shape):
         channels = input_shape[-1]
         self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros")
-        self.moving_mean = self.add_weight(
-            name="moving_mean", shape=(channels,), initializer="zeros", trainable=False)
-        self.moving_variance = self.add_weight(
-            name="moving_variance", shape=(channels,), initializer="ones", trainable=False)
+        self.moving_mean = self.add_weight(name="moving_mean", shape=(channels,), initializer="zeros",
+                                           trainable=False, aggregation=STATISTICS)
+        self.moving_variance = self.add_weight(name="moving_variance", shape=(channels,),
+                                               initializer="ones", trainable=False,
+                                               aggregation=STATISTICS)
 
     def call(self, inputs, training=False):
-        if self.fused:
+        if self.fused and not replicas.replicated():
             return self._fused_call(inputs, training)
         if training:
             axes = list(range(len(inputs.shape) - 1))
-            mean, variance = tf.nn.moments(inputs, axes=axes)
+            mean, variance = replicas.moments(inputs, axes=axes)
             if self.update_moving_statistics:
                 # slim's batch_norm computes 1 - decay in Python, then casts to float32.
                 complement = tf.constant(1.0 - FC_MOVING_DECAY, tf.float32)

@@ -6,19 +6,21 @@ where the kernels do.
 import numpy as np
 import tensorflow as tf
 
+from infogan.distribute.replicas import batch_mean
+
 TINY = 1e-6
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
 
 def discriminator_objective(prob_fake, prob_real):
     """What D maximises: mean(log(1 - p_fake + TINY)) + mean(log(p_real + TINY))."""
-    return (tf.reduce_mean(tf.math.log(1.0 - prob_fake + TINY))
-            + tf.reduce_mean(tf.math.log(prob_real + TINY)))
+    return (batch_mean(tf.math.log(1.0 - prob_fake + TINY))
+            + batch_mean(tf.math.log(prob_real + TINY)))
 
 
 def generator_objective(prob_fake):
     """What G maximises: mean(log(p_fake + TINY))."""
-    return tf.reduce_mean(tf.math.log(prob_fake + TINY))
+    return batch_mean(tf.math.log(prob_fake + TINY))
 
 
 def split_codes(noise, categorical_cardinality, num_continuous):
@@ -70,10 +72,10 @@ def mutual_info_from_logits(q_output, true_categoricals, true_continuous,
 
     lower_bound = continuous_lambda * ll_continuous + categorical_lambda * ll_categorical
     return {
-        "mutual_info": tf.reduce_mean(lower_bound),
-        "ll_categorical": tf.reduce_mean(ll_categorical),
-        "ll_continuous": tf.reduce_mean(ll_continuous),
-        "std_contig": tf.reduce_mean(std),
+        "mutual_info": batch_mean(lower_bound),
+        "ll_categorical": batch_mean(ll_categorical),
+        "ll_continuous": batch_mean(ll_continuous),
+        "std_contig": batch_mean(std),
     }
 
 

@@ -77,6 +77,8 @@ def check_tf1_computation(config):
         ("--mutual_info_loss %s" % model.mutual_info_loss, model.mutual_info_loss != SEPARATE_UPDATE),
         ("--fast", config.fast), ("--precision %s" % config.precision, config.precision != "float32"),
         ("--jit_compile", config.jit_compile),
+        ("--distribution_strategy %s" % config.distribution_strategy,
+         config.distribution_strategy != "off"),
         (":bn / :nobn in --generator or --discriminator", any(
             spec.batch_norm is not None for description in (model.generator, model.discriminator)
             for spec in parse_architecture(description))))

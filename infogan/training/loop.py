@@ -12,6 +12,7 @@ import tensorflow as tf
 from infogan import config as config_lib
 from infogan import data
 from infogan.config import ConfigError
+from infogan.distribute import strategies
 from infogan.model.models import build_models, kernels_for, noise_to_tensor
 from infogan.model.noise import create_gan_noise_sample, create_infogan_noise_sample
 from infogan.training import checkpoints, run_folder
@@ -132,26 +133,47 @@ def train_models(config):
             position = checkpoints.peek_loop_position(config.logdir)
             if position is not None:  # before the networks are built and printed
                 check_not_complete(config, position, num_batches)
-        models = build_models(config.model, dataset.image_shape, debug=True,
-                              kernels=kernels_for(config.fast, config.precision))
-        optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr)
+        strategy = make_strategy(config)
         loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
-        if config.resume:
-            log_dir, run_checkpoints = config.logdir, _resume(config, models, optimizers, loop_state,
-                                                              num_batches)
-        else:
-            log_dir, run_checkpoints = _start(config, models, optimizers, loop_state, held)
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            models = build_models(config.model, dataset.image_shape, debug=True,
+                                  kernels=kernels_for(config.fast, config.precision))
+            optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr)
+            if config.resume:
+                log_dir, run_checkpoints = config.logdir, _resume(config, models, optimizers,
+                                                                  loop_state, num_batches)
+            else:
+                log_dir, run_checkpoints = _start(config, models, optimizers, loop_state, held)
         logger = held.enter_context(contextlib.closing(SummaryLogger(log_dir)))
         logger.start_session(int(loop_state.iteration.numpy()))
         sample_noise = make_noise_sampler(config.model)
         plotter = Plotter(models, logger, os.path.join(log_dir, "images"), sample_noise,
                           config.batch_size)
-        iteration_fn = make_train_iteration(models, optimizers, jit_compile=config.jit_compile)
+        if strategy is None:
+            iteration_fn = make_train_iteration(models, optimizers, jit_compile=config.jit_compile)
+        else:
+            iteration_fn = strategies.make_distributed_iteration(strategy, models, optimizers)
         progress = Progress(num_batches, config.epochs, terminal=config.progress_bar,
                             status_every=config.status_every)
         TrainingRun(config, dataset, sample_noise, iteration_fn, optimizers, logger, plotter,
                     run_checkpoints, loop_state, stop, progress).run()
     return TrainedRun(log_dir, models, optimizers)
+
+
+def make_strategy(config):
+    """The run's tf.distribute strategy (None: one device, the TF1 code's path).
+
+    Raises:
+      ConfigError: the device layout cannot be set (TensorFlow already started with another).
+    """
+    try:
+        return strategies.make_strategy(config.distribution_strategy, config.num_gpus,
+                                        config.num_cpu_devices)
+    except RuntimeError as error:
+        raise ConfigError("--num_cpu_devices %d: TensorFlow has already started with %d CPU "
+                          "devices (%s); set it in a new process" % (
+                              config.num_cpu_devices, len(tf.config.list_logical_devices("CPU")),
+                              error)) from None
 
 
 def _start(config, models, optimizers, loop_state, held):

@@ -7,6 +7,8 @@ instance can be shared by two updates exactly as the TF1 code shares its generat
 """
 import tensorflow as tf
 
+ONLY_FIRST_REPLICA = tf.VariableAggregation.ONLY_FIRST_REPLICA
+
 
 class TF1Adam(tf.Module):
     """Adam(lr, beta1, beta2, epsilon) with TF1's state layout.
@@ -24,8 +26,11 @@ class TF1Adam(tf.Module):
         self.learning_rate = tf.Variable(learning_rate, dtype=tf.float32, trainable=False,
                                          name="learning_rate")
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
-        self.beta1_power = tf.Variable(beta1, dtype=tf.float32, trainable=False, name="beta1_power")
-        self.beta2_power = tf.Variable(beta2, dtype=tf.float32, trainable=False, name="beta2_power")
+        # Under a tf.distribute strategy every replica computes the same powers; keep the first's.
+        self.beta1_power = tf.Variable(beta1, dtype=tf.float32, trainable=False, name="beta1_power",
+                                       aggregation=ONLY_FIRST_REPLICA)
+        self.beta2_power = tf.Variable(beta2, dtype=tf.float32, trainable=False, name="beta2_power",
+                                       aggregation=ONLY_FIRST_REPLICA)
         self.first_moments, self.second_moments = [], []
         self._slot_index = {}
 
@@ -68,8 +73,10 @@ class DynamicLossScale(tf.Module):
 
     def __init__(self, initial_scale=2.0 ** 15, name="loss_scale"):
         super().__init__(name=name)
-        self.scale = tf.Variable(initial_scale, dtype=tf.float32, trainable=False, name="scale")
-        self.good_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="good_steps")
+        self.scale = tf.Variable(initial_scale, dtype=tf.float32, trainable=False, name="scale",
+                                 aggregation=ONLY_FIRST_REPLICA)
+        self.good_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="good_steps",
+                                      aggregation=ONLY_FIRST_REPLICA)
 
     def unscale(self, gradients, scale):
         """(gradients / scale, whether they are all finite); `scale` is the value the loss was

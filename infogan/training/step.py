@@ -8,6 +8,7 @@ from typing import Optional
 
 import tensorflow as tf
 
+from infogan.distribute.replicas import sum_over_replicas
 from infogan.model.networks import FAKE_PASS, REAL_PASS
 from infogan.model.objectives import (discriminator_objective, generator_objective,
                                 reconstruct_mutual_info, split_codes)
@@ -52,8 +53,10 @@ def _differentiable(scale, loss):
 
 
 def _apply(optimizer, optimizers, gradients, variables, scale):
-    """Applies an update; with loss scaling, gradients are divided by the `scale` their loss was
-    multiplied by, and the update is skipped (and the scale halved) when they are not finite."""
+    """Applies an update of the gradients summed over replicas (under a tf.distribute strategy);
+    with loss scaling, they are divided by the `scale` their loss was multiplied by, and the update
+    is skipped (and the scale halved) when they are not finite."""
+    gradients = sum_over_replicas(gradients)
     if scale is None:
         optimizer.apply_gradients(zip(gradients, variables))
         return
@@ -177,8 +180,7 @@ def batch_agnostic_function(function, jit_compile=False):
     """tf.function of `function` traced once, with the batch dimension of every input unknown.
 
     TF1's placeholders left the batch size unknown. With it known, Grappler folds 1/batch_size
-    into constants, one ulp away from the TF1 graph's division (see the README's parity
-    section). One trace also serves the short last batch of an epoch.
+    into constants, one ulp away from the TF1 graph's division (see docs/parity.md). One trace also serves the short last batch of an epoch.
     """
     compiled = []
 

@@ -1,0 +1,67 @@
+"""tf.distribute: the mirrored strategy on 2 logical CPU devices computes what one device computes,
+splits uneven batches, and its checkpoints resume on one device and back (N -> 1, 1 -> N).
+
+Each run is a subprocess: logical devices must be set before TensorFlow starts.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT
+from infogan.distribute.strategies import split_rows
+from infogan.training.summaries import read_logs
+
+TINY_NETS = ["--generator", "fc:64,fc:7x7x8,reshape:7:7:8,deconv:4:2:8,deconv:4:2:1:sigmoid",
+             "--discriminator", "conv:4:2:8:lrelu,conv:4:2:16:lrelu,fc:32:lrelu"]
+# 63 images in batches of 16: the last batch has 15 rows, split 8 / 7 over two replicas.
+TINY_RUN = TINY_NETS + ["--max_images", "63", "--batch_size", "16", "--plot_every", "3",
+                        "--status_every", "0"]
+MIRRORED = ["--distribution_strategy", "mirrored", "--num_cpu_devices", "2"]
+
+
+def run(*args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO_ROOT,
+                            env=env, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def epoch_lines(stdout):
+    return [line for line in stdout.splitlines() if line.startswith("epoch ")]
+
+
+def test_rows_are_split_in_consecutive_near_equal_parts():
+    parts = split_rows(np.arange(15), 2)
+    assert [part.tolist() for part in parts] == [list(range(8)), list(range(8, 15))]
+    assert [len(part) for part in split_rows(np.zeros((1, 3)), 2)] == [1, 0]
+
+
+def test_mirrored_equals_one_device_at_the_first_iterations():
+    stdout = run("-m", "infogan.distribute.equivalence", *TINY_NETS, "--batch_size", "15",
+                 "--iterations", "2", "--gradient_tolerance", "1e-4")
+    assert "mirrored on 2 devices" in stdout and "FAILED" not in stdout
+    assert len([line for line in stdout.splitlines() if line.startswith("  iteration ")]) == 2
+
+
+def test_checkpoints_resume_across_replica_counts(tmp_path):
+    """One device for 3 epochs, against: mirrored, resumed on one device (N -> 1), resumed
+    mirrored again (1 -> N)."""
+    train = os.path.join(REPO_ROOT, "train.py")
+    reference = epoch_lines(run(train, *TINY_RUN, "--logdir", str(tmp_path / "one"), "--epochs", "3"))
+    assert len(reference) == 3
+    logdir = tmp_path / "switching"
+    lines = epoch_lines(run(train, *TINY_RUN, "--logdir", str(logdir), "--epochs", "1", *MIRRORED))
+    lines += epoch_lines(run(train, "--resume=%s" % logdir, "--epochs", "2",
+                             "--distribution_strategy", "off"))
+    lines += epoch_lines(run(train, "--resume=%s" % logdir, "--epochs", "3", *MIRRORED))
+    # A resumed run first redoes the epoch line of the checkpoint it starts from.
+    assert sorted(set(lines)) == sorted(reference), lines
+    want, got = read_logs(str(tmp_path / "one"))[0], read_logs(str(logdir))[0]
+    assert sorted(got) == sorted(want)  # every step once
+    for step in want:
+        for tag, value in want[step].items():
+            assert got[step][tag] == pytest.approx(value, rel=1e-4, abs=1e-6), (step, tag)
