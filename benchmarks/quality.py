@@ -38,8 +38,9 @@ flags.DEFINE_string("workdir", "quality_log",
 flags.DEFINE_multi_string("set", [], "KEY=VALUE: a train.py flag changed from its default.")
 flags.DEFINE_integer("max_images", None, "Train on the first N MNIST images (quick checks).")
 flags.DEFINE_boolean("report", False, "Only print the table of what results.json holds; train nothing.")
-flags.DEFINE_list("time_to_accuracy", [], "Train nothing; print the time-to-accuracy table of these "
-                  "settings (folder names under --workdir, e.g. defaults,recipe=paper).")
+flags.DEFINE_multi_string("time_to_accuracy", [], "Train nothing; print the time-to-accuracy table "
+                          "of this setting (a folder name under --workdir, e.g. defaults or "
+                          "fast=true,recipe=paper); repeat the flag for several rows.")
 flags.DEFINE_list("thresholds", ["0.7", "0.9", "0.95"], "One-to-one accuracies of the time-to-"
                   "accuracy table.")
 FLAGS = flags.FLAGS

@@ -12,7 +12,7 @@ from infogan.model.config import GAN_LOSSES, MUTUAL_INFO_LOSSES, ModelConfig
 DEFAULT_MNIST_DIR = data.DEFAULT_MNIST_DIR
 CONFIG_FILE = "config.json"  # a run's TrainConfig, in its log folder
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-DISTRIBUTION_STRATEGIES = ("off", "one_device", "mirrored")  # infogan.distribute.strategies
+DISTRIBUTION_STRATEGIES = ("off", "one_device", "mirrored", "multi_worker_mirrored")
 # Recipes: named sets of flag values (explicit flags still win). "tf1" is the TF1 code's.
 RECIPES = {
     "tf1": {},
@@ -61,6 +61,7 @@ class TrainConfig:
     distribution_strategy: str = "off"     # DISTRIBUTION_STRATEGIES; off: one device, as TF1
     num_gpus: int = 0                      # mirrored / one_device: local GPUs (0: the CPU)
     num_cpu_devices: int = 1               # split the host CPU into this many logical devices
+    worker_timeout: float = 300.0          # multi-worker: seconds to wait for a worker
 
     @property
     def log_root_dir(self):
@@ -162,6 +163,8 @@ def validate_numbers(config):
              "--num_gpus must be 0 or more, got %r" % (config.num_gpus,))
     _require(_is_int(config.num_cpu_devices) and config.num_cpu_devices >= 1,
              "--num_cpu_devices must be a positive integer, got %r" % (config.num_cpu_devices,))
+    _require(_is_number(config.worker_timeout) and config.worker_timeout > 0,
+             "--worker_timeout must be a positive number of seconds, got %r" % (config.worker_timeout,))
     _require(not (config.jit_compile and config.distribution_strategy != "off"),
              "--jit_compile is for one device; drop it or --distribution_strategy")
     _require(not (config.distribution_strategy == "one_device" and config.num_gpus > 1),

@@ -103,3 +103,18 @@ def test_scaling_prints_the_efficiency_and_the_allreduce_volume():
     assert any(line.startswith("mirrored efficiency: ") for line in lines)
     volume = [line for line in lines if line.startswith("all-reduce volume per iteration: ")]
     assert volume and "D update" in volume[0] and "MI update" in volume[0]
+
+
+def test_time_to_accuracy_table_counts_epochs_and_minutes(tmp_path):
+    quality = load_script()
+    runs = {"1": {"1": {"one_to_one": 0.5, "train_seconds": 60, "epoch_seconds": 60},
+                  "2": {"one_to_one": 0.92, "train_seconds": 150, "epoch_seconds": 90}},
+            "2": {"1": {"one_to_one": 0.75, "train_seconds": 120, "epoch_seconds": 120}}}
+    (tmp_path / "a=1,b=2").mkdir()
+    (tmp_path / "a=1,b=2" / "results.json").write_text(json.dumps(runs))
+    header, _, row = quality.time_to_accuracy_table(str(tmp_path), ["a=1,b=2"], [0.7, 0.9, 0.95])
+    cells = row.strip("| ").split(" | ")
+    assert cells[:3] == ["a=1,b=2", "2", "1.5"]  # median of 1, 1.5 and 2 minutes an epoch
+    assert cells[3] == "2/2 / 1.5 (1.0-2.0) / 2.2 (2.0-2.5) / epoch 1, 2.0 min"
+    assert cells[4] == "1/2 / 2.0 (2.0-2.0) / 2.5 (2.5-2.5) / epoch 2, 2.5 min"
+    assert cells[5] == "0/2 / - / - / -" and "95%" in header

@@ -1,11 +1,16 @@
 """tf.distribute: the mirrored strategy on 2 logical CPU devices computes what one device computes,
-splits uneven batches, and its checkpoints resume on one device and back (N -> 1, 1 -> N).
+splits uneven batches, and its checkpoints resume on one device and back (N -> 1, 1 -> N); two
+local worker processes train as one device, the chief alone writing the run; a worker that
+never comes up ends the run with one line.
 
 Each run is a subprocess: logical devices must be set before TensorFlow starts.
 """
+import json
 import os
+import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -65,3 +70,49 @@ def test_checkpoints_resume_across_replica_counts(tmp_path):
     for step in want:
         for tag, value in want[step].items():
             assert got[step][tag] == pytest.approx(value, rel=1e-4, abs=1e-6), (step, tag)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_workers(logdir, indices, *extra):
+    """Worker processes of a 2-worker TF_CONFIG cluster on 127.0.0.1, with the same command."""
+    cluster = {"worker": ["127.0.0.1:%d" % free_port() for _ in range(2)]}
+    processes = []
+    for index in indices:
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen(
+            [sys.executable, os.path.join(REPO_ROOT, "train.py"), *TINY_RUN, "--logdir", str(logdir),
+             "--distribution_strategy", "multi_worker_mirrored", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=env))
+    return [process.communicate(timeout=600) + (process.returncode,) for process in processes]
+
+
+def test_two_workers_train_as_one_device_and_only_the_chief_writes(tmp_path):
+    reference = epoch_lines(run(os.path.join(REPO_ROOT, "train.py"), *TINY_RUN, "--logdir",
+                                str(tmp_path / "one"), "--epochs", "1"))
+    (chief_out, chief_err, chief_status), (other_out, other_err, other_status) = start_workers(
+        tmp_path / "run", [0, 1], "--epochs", "1", "--worker_timeout", "120")
+    assert chief_status == 0 and other_status == 0, chief_err[-2000:] + other_err[-2000:]
+    assert epoch_lines(chief_out) == reference == epoch_lines(other_out)
+    assert "Saving tensorboard logs to %r" % str(tmp_path / "run") in chief_out
+    assert str(tmp_path / "run") not in other_out  # the other worker wrote in a temporary folder
+    assert len([name for name in os.listdir(tmp_path / "run") if name.startswith("events")]) == 1
+    want, got = read_logs(str(tmp_path / "one"))[0], read_logs(str(tmp_path / "run"))[0]
+    assert sorted(got) == sorted(want)
+    for step in want:
+        for tag, value in want[step].items():
+            assert got[step][tag] == pytest.approx(value, rel=1e-4, abs=1e-6), (step, tag)
+
+
+def test_a_missing_worker_ends_the_run_with_one_line(tmp_path):
+    start = time.monotonic()
+    [(stdout, stderr, status)] = start_workers(tmp_path / "run", [0], "--epochs", "1",
+                                               "--worker_timeout", "5")
+    assert status != 0 and time.monotonic() - start < 120
+    assert "train.py: error: the workers of TF_CONFIG did not all come up within --worker_timeout 5 s" in stderr
+    assert not (tmp_path / "run").exists()

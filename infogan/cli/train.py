@@ -30,11 +30,11 @@ TF1_FLAGS = ("epochs", "dataset", "max_images", "scale_dataset", "batch_size", "
 PORT_FLAGS = ("logdir", "resume", "max_iterations", "checkpoint_every", "status_every",
               "mnist_dir", "fashion_mnist_dir", "cache_dir", "tf1_checkpoint")
 BEYOND_TF1_FLAGS = ("recipe", "mutual_info_loss", "fast", "precision", "jit_compile",
-                    "distribution_strategy", "num_gpus", "num_cpu_devices")
+                    "distribution_strategy", "num_gpus", "num_cpu_devices", "worker_timeout")
 # What may change when a run is resumed: how long it trains and how fast, not what it models.
 RESUME_FLAGS = ("resume", "epochs", "max_iterations", "checkpoint_every", "status_every",
                 "jit_compile", "fast", "distribution_strategy", "num_gpus", "num_cpu_devices",
-                "verbosity")
+                "worker_timeout", "verbosity")
 DESCRIPTION = (
     "Trains InfoGAN on MNIST (shipped with the package) or a folder of images, computing, printing "
     "and logging what the TF1 code did. The defaults are the TF1 code's: 100 epochs, about 8-10 "
@@ -113,9 +113,12 @@ def define_flags():
                          "the default to float32 rounding, not bit for bit.")
     flags.DEFINE_enum("distribution_strategy", "off", list(DISTRIBUTION_STRATEGIES), "Train on "
                       "several devices with tf.distribute: off (one device, as the TF1 code), "
-                      "one_device, or mirrored (the devices of this host; batch statistics and "
-                      "objectives over the global --batch_size).")
+                      "one_device, mirrored (the devices of this host) or multi_worker_mirrored "
+                      "(several hosts, from TF_CONFIG); batch statistics and objectives over the "
+                      "global --batch_size.")
     flags.DEFINE_integer("num_gpus", 0, "With a strategy: the local GPUs to use (0: the CPU).")
+    flags.DEFINE_float("worker_timeout", 300, "multi_worker_mirrored: seconds to wait for every "
+                       "worker to come up, and for a worker that stops answering.")
     flags.DEFINE_integer("num_cpu_devices", 1, "With a strategy: split the host CPU into this many "
                          "logical devices (to try mirrored without GPUs).")
     flags.DEFINE_enum("precision", "float32", list(PRECISIONS), "float32, or a Keras "
@@ -198,7 +201,8 @@ def config_from_flags():
         checkpoint_every=FLAGS.checkpoint_every, max_iterations=FLAGS.max_iterations,
         status_every=FLAGS.status_every, jit_compile=FLAGS.jit_compile, fast=FLAGS.fast,
         precision=FLAGS.precision, distribution_strategy=FLAGS.distribution_strategy,
-        num_gpus=FLAGS.num_gpus, num_cpu_devices=FLAGS.num_cpu_devices)
+        num_gpus=FLAGS.num_gpus, num_cpu_devices=FLAGS.num_cpu_devices,
+        worker_timeout=FLAGS.worker_timeout)
     _check_devices_have_a_strategy(FLAGS.distribution_strategy)
     return with_recipe(config, FLAGS.recipe, keep=[name for name in TF1_FLAGS + BEYOND_TF1_FLAGS
                                                    if FLAGS[name].present])

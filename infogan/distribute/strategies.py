@@ -6,6 +6,10 @@ of an epoch too), so a seed fixes a run whatever the replica count. Each replica
 single-device training step (`training.step.train_iteration`) on its rows; `replicas` makes its
 batch statistics, batch means and gradients cover the global batch.
 """
+import os
+import subprocess
+import sys
+
 import numpy as np
 import tensorflow as tf
 
@@ -29,20 +33,28 @@ def configure_cpu_devices(count):
             raise
 
 
-def make_strategy(name, num_gpus=0, num_cpu_devices=1):
+def make_strategy(name, num_gpus=0, num_cpu_devices=1, worker_timeout=300):
     """The strategy of `--distribution_strategy`, or None for "off" (the single-device path).
 
     Args:
       name: one of config.DISTRIBUTION_STRATEGIES.
       num_gpus: mirrored: the local GPUs to use (0: the CPU devices).
       num_cpu_devices: split the CPU into this many logical devices (mirrored on CPU, tests).
+      worker_timeout: multi_worker_mirrored: seconds to wait for every worker to come up, and for
+        a worker that stops answering.
 
     Returns:
       a tf.distribute.Strategy, or None.
+
+    Raises:
+      ValueError: multi_worker_mirrored without a TF_CONFIG cluster.
+      tf.errors.OpError: a worker did not come up in time.
     """
     if name == "off":
         return None
     configure_cpu_devices(num_cpu_devices)
+    if name == "multi_worker_mirrored":
+        return _multi_worker_strategy(worker_timeout)
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy("/gpu:0" if num_gpus else "/cpu:0")
     if num_gpus:
@@ -52,6 +64,72 @@ def make_strategy(name, num_gpus=0, num_cpu_devices=1):
     # Within one host the reduction order is fixed: all-reduce by summing on one device.
     return tf.distribute.MirroredStrategy(
         devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
+
+
+def _multi_worker_strategy(timeout_seconds):
+    """MultiWorkerMirroredStrategy from TF_CONFIG, with bounded waits: the coordination service
+    gives up on a worker that does not register or stops sending heartbeats, and collectives
+    time out, after `timeout_seconds`."""
+    # The coordination service must be configured before the strategy does it with its
+    # defaults (no registration timeout); TensorFlow offers no public call for it.
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    cluster = resolver.cluster_spec()
+    if not cluster.jobs:
+        raise ValueError("--distribution_strategy multi_worker_mirrored reads the cluster from the "
+                         "TF_CONFIG environment variable, which is not set (see docs/distributed.md)")
+    jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster.num_tasks(job))
+            for job in ("chief", "worker") if job in cluster.jobs]
+    milliseconds = int(timeout_seconds * 1000)
+    context.context().configure_coordination_service(
+        service_type="standalone", service_leader=multi_worker_util.coordination_leader(cluster),
+        coordinated_jobs=jobs, cluster_register_timeout_in_ms=milliseconds,
+        heartbeat_timeout_in_ms=milliseconds, shutdown_barrier_timeout_in_ms=milliseconds)
+    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout_seconds)
+    # The strategy waits in C++ for every worker; the registration timeout above does not end
+    # that wait in TF 2.21, so a watchdog does.
+    return _within(timeout_seconds, "the workers of TF_CONFIG did not all come up within "
+                   "--worker_timeout %g s; start every worker with the same command and TF_CONFIG"
+                   % timeout_seconds, lambda: tf.distribute.MultiWorkerMirroredStrategy(
+                       cluster_resolver=resolver, communication_options=options))
+
+
+# Run in a separate process: the waiting call holds Python's lock, so no thread or signal
+# handler of this process could act while it blocks.
+_WATCHDOG = """
+import os, signal, sys, time
+parent, seconds, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+time.sleep(seconds)
+print(message, file=sys.stderr, flush=True)
+os.kill(parent, signal.SIGKILL)
+"""
+
+
+def _within(seconds, message, build):
+    """build(), or, if it has not returned after `seconds`, `message` as one error line on stderr
+    and the process killed (a blocked C++ call cannot be interrupted otherwise)."""
+    program = os.path.basename(sys.argv[0]) or "infogan"
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(seconds),
+                                 "%s: error: %s" % (program, message)])
+    try:
+        return build()
+    finally:
+        watchdog.kill()
+        watchdog.wait()
+
+
+def is_chief(strategy):
+    """Whether this process writes the run (logs, images, checkpoints): always, but for the
+    workers of a multi-worker strategy other than the chief (task "chief", or worker 0)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return (resolver.task_type == "worker" and resolver.task_id == 0
+            and "chief" not in resolver.cluster_spec().jobs)
 
 
 def split_rows(array, num_replicas):

@@ -4,6 +4,7 @@ import dataclasses
 import os
 import shutil
 import sys
+import tempfile
 
 import keras
 import numpy as np
@@ -128,12 +129,14 @@ def train_models(config):
     config_lib.check_batch_size(config, dataset.num_images)
     num_batches = -(-dataset.num_images // config.batch_size)
     with StopRequests() as stop, contextlib.ExitStack() as held:
+        strategy = make_strategy(config)  # before any TensorFlow op (multi-worker needs it)
+        if strategy is not None and not strategies.is_chief(strategy):
+            config = private_run_folder(config, held)
         if config.resume:
             held.enter_context(run_folder.RunLock(config.logdir))
             position = checkpoints.peek_loop_position(config.logdir)
             if position is not None:  # before the networks are built and printed
                 check_not_complete(config, position, num_batches)
-        strategy = make_strategy(config)
         loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
         with strategy.scope() if strategy else contextlib.nullcontext():
             models = build_models(config.model, dataset.image_shape, debug=True,
@@ -155,8 +158,19 @@ def train_models(config):
             iteration_fn = strategies.make_distributed_iteration(strategy, models, optimizers)
         progress = Progress(num_batches, config.epochs, terminal=config.progress_bar,
                             status_every=config.status_every)
-        TrainingRun(config, dataset, sample_noise, iteration_fn, optimizers, logger, plotter,
-                    run_checkpoints, loop_state, stop, progress).run()
+        run = TrainingRun(config, dataset, sample_noise, iteration_fn, optimizers, logger, plotter,
+                          run_checkpoints, loop_state, stop, progress)
+        try:
+            run.run()
+        except tf.errors.OpError as error:
+            if config.distribution_strategy != "multi_worker_mirrored":
+                raise
+            raise TrainingStopped(
+                "a worker stopped answering at iteration %d (%s: %s); the others stopped too. "
+                "Restart every worker with the same command and --resume=%s" % (
+                    run.iteration, type(error).__name__, str(error).splitlines()[0][:200],
+                    config.logdir if strategies.is_chief(strategy) else "<the run's --logdir>"),
+                1) from None
     return TrainedRun(log_dir, models, optimizers)
 
 
@@ -168,12 +182,39 @@ def make_strategy(config):
     """
     try:
         return strategies.make_strategy(config.distribution_strategy, config.num_gpus,
-                                        config.num_cpu_devices)
+                                        config.num_cpu_devices, config.worker_timeout)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    except tf.errors.OpError as error:
+        raise ConfigError("the workers of TF_CONFIG did not all come up within --worker_timeout %g "
+                          "s (%s); start every worker with the same command" % (
+                              config.worker_timeout, type(error).__name__)) from None
     except RuntimeError as error:
         raise ConfigError("--num_cpu_devices %d: TensorFlow has already started with %d CPU "
                           "devices (%s); set it in a new process" % (
                               config.num_cpu_devices, len(tf.config.list_logical_devices("CPU")),
                               error)) from None
+
+
+def private_run_folder(config, held):
+    """A non-chief worker's config: the run in a temporary folder, removed at the end (the chief
+    alone writes the run's folder); a resumed run starts from a copy of the run's checkpoints.
+
+    Raises:
+      ConfigError: the run's folder cannot be read from this worker.
+    """
+    folder = tempfile.mkdtemp(prefix="infogan-worker-")
+    held.callback(shutil.rmtree, folder, ignore_errors=True)
+    if config.resume:
+        try:
+            shutil.copytree(os.path.join(config.logdir, "checkpoints"),
+                            os.path.join(folder, "checkpoints"))
+            shutil.copy(os.path.join(config.logdir, config_lib.CONFIG_FILE), folder)
+        except OSError as error:
+            raise ConfigError("this worker cannot read the run %s (%s); multi-worker resume needs "
+                              "the run's folder on a file system every worker sees" % (
+                                  config.logdir, error.strerror or error)) from None
+    return dataclasses.replace(config, logdir=folder)
 
 
 def _start(config, models, optimizers, loop_state, held):
