@@ -5,8 +5,9 @@
 
 The package, by folder: `model` (networks, batch norms, objectives, noise), `training` (the
 training step, loop, optimiser, checkpoints, logs), `data` (MNIST and image folders), `tools`
-(evaluation and sampling), `cli` (the commands), and
-`parity`, the kit that compares the port with the TF1 code (the rest never imports it).
+(evaluation and sampling), `distribute` (tf.distribute: global-batch maths inside replicas,
+strategies), `cli` (the commands), and `parity`, the kit that compares the port with the TF1 code
+(the rest never imports it).
 
 Names are imported on first use, so `import infogan` loads no TensorFlow.
 """

@@ -2,6 +2,7 @@
 
 quality.py: its --set parsing, and a tiny run that it continues when asked for more.
 """
+import functools
 import importlib.util
 import json
 import os
@@ -34,6 +35,7 @@ def test_op_profile_accounts_for_every_kernel():
 QUALITY_SCRIPT = os.path.join(REPO_ROOT, "benchmarks", "quality.py")
 
 
+@functools.lru_cache(maxsize=None)  # its absl flags can be defined once per process
 def load_script():
     spec = importlib.util.spec_from_file_location("quality_benchmark", QUALITY_SCRIPT)
     module = importlib.util.module_from_spec(spec)

@@ -83,3 +83,12 @@ def test_pip_install_gives_commands_that_work_from_any_folder(tmp_path):
         helped = subprocess.run([str(target / "bin" / command), "--help"], capture_output=True,
                                 text=True, timeout=120, env=env)
         assert helped.returncode == 0 and helped.stdout.startswith("usage:"), command
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    with open(PAGES[0]) as stream:
+        quick_start = stream.read().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", quick_start, re.S)
+    assert len(commands) == 2 and all("\n" not in command for command in commands)
+    with open(os.path.join(REPO_ROOT, ".ci", "run")) as stream:
+        assert commands[1] in stream.read().splitlines()
