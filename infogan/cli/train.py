@@ -84,8 +84,8 @@ def define_flags():
                         "./<dataset>_log/<infogan|gan>, else the first free of ...-0, ...-1.")
     flags.DEFINE_string("resume", None, "Continue a run from its newest checkpoint: --resume=LOGDIR, "
                         "or bare --resume for the newest default run here. The run's flags come "
-                        "from its config.json; --epochs, --max_iterations, --checkpoint_every, "
-                        "--status_every and --jit_compile may be given anew.")
+                        "from its config.json; %s may be given anew." % ", ".join(
+                            "--" + name for name in RESUME_FLAGS if name not in ("resume", "verbosity")))
     flags.DEFINE_integer("max_iterations", None, "Stop, with a checkpoint, after this many "
                          "iterations in all.")
     flags.DEFINE_integer("checkpoint_every", 500, "Iterations between checkpoints (also written at "
