@@ -1,12 +1,14 @@
-"""Where a training iteration's time goes: kernel time per op type in the TF1 reference graph.
+"""Where a training iteration's time goes: kernel time per op type.
 
-Traces iterations of `infogan/tf1_reference.py` (D step then G step, default networks, batch 64,
-MNIST batches, NumPy noise) with TF's step statistics and sums each kernel's run time by op type.
-The port runs the same kernels (see `benchmarks/throughput.py`), so this is its profile too.
+Traces iterations (D step then G step, default networks, batch 64, MNIST batches, NumPy noise)
+and sums each kernel's run time by op type: of the TF1 reference graph (`--implementation tf1`,
+from TF's step statistics; the port's default path runs the same kernels), or of the port
+itself (`port`, or `port_fast` for `--fast` with oneDNN), from TensorFlow's profiler trace.
 Kernel times add up over the threads that ran them concurrently, so their sum exceeds the wall
 time of an iteration on more than one core.
 
     python benchmarks/op_profile.py --iterations 10
+    python benchmarks/op_profile.py --iterations 10 --implementation port_fast
 """
 import collections
 import os
@@ -14,21 +16,24 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+import throughput  # noqa: E402  (its runners, and its --batch_size and --iterations)
+
 from infogan import data  # noqa: E402
 from infogan.config import DEFAULT_MNIST_DIR  # noqa: E402
 from infogan.model.config import ModelConfig  # noqa: E402
 from infogan.model.noise import create_infogan_noise_sample  # noqa: E402
-from infogan.parity.reference import TF1Reference  # noqa: E402
 
-flags.DEFINE_integer("batch_size", 64, "Batch size.")
-flags.DEFINE_integer("iterations", 10, "Traced iterations (after 3 untraced ones).")
 flags.DEFINE_integer("top", 15, "Op types listed; the rest are summed in one row.")
+flags.DEFINE_enum("implementation", "tf1", ["tf1", "port", "port_fast"], "What to profile: the "
+                  "TF1 reference graph, the port's default path, or the port with --fast.")
 FLAGS = flags.FLAGS
+FLAGS.set_default("iterations", 10)  # traced iterations, after 3 untraced ones
 
 # Op types grouped by the kind of work they do.
 MATRIX_OPS = ("MatMul", "Conv2D")
@@ -39,6 +44,11 @@ def op_type(node):
     """`name = Type(inputs)` -> Type, with oneDNN's `_Mkl`/`_MklNative` prefixes removed."""
     label = node.timeline_label
     kind = label.split("=", 1)[1].split("(", 1)[0].strip() if "=" in label else node.node_name
+    return without_onednn_prefix(kind)
+
+
+def without_onednn_prefix(kind):
+    """`_MklMatMul`, `_MklNativeConv2D` -> `MatMul`, `Conv2D`: oneDNN runs the same op types."""
     for prefix in ("_MklNative", "_Mkl"):
         if kind.startswith(prefix):
             return kind[len(prefix):]
@@ -53,11 +63,10 @@ def kind_of_work(kind):
     return "element-wise, reductions, other"
 
 
-def main(argv):
-    del argv
-    images = data.load_mnist(DEFAULT_MNIST_DIR, max_images=5000)
-    np.random.seed(1234)
-    sample_noise = create_infogan_noise_sample([10], 2, 62)
+def tf1_kernel_micros(images, sample_noise, iterations):
+    """{op type: kernel microseconds} over `iterations` traced TF1-reference iterations, and the
+    wall milliseconds per iteration."""
+    from infogan.parity.reference import TF1Reference
     model = ModelConfig()
     reference = TF1Reference((28, 28, 1), model.generator, model.discriminator, seed=0)
 
@@ -71,21 +80,80 @@ def main(argv):
         iteration(index)
     reference.step_stats = []
     start = time.perf_counter()
-    for index in range(FLAGS.iterations):
+    for index in range(iterations):
         iteration(index)
-    wall_ms = 1000 * (time.perf_counter() - start) / FLAGS.iterations
+    wall_ms = 1000 * (time.perf_counter() - start) / iterations
     per_type = collections.Counter()
     for stats in reference.step_stats:
         for device in stats.dev_stats:
             for node in device.node_stats:
                 per_type[op_type(node)] += node.op_end_rel_micros - node.op_start_rel_micros
+    return per_type, wall_ms
+
+
+def port_kernel_micros(images, iterations, fast):
+    """{op type: kernel microseconds} over `iterations` port iterations traced by TensorFlow's
+    profiler (its host trace names each kernel run `name:Type`), and the wall ms per iteration."""
+    import glob
+    import tempfile
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    run = throughput.port_runner(fast=fast)
+    batches = throughput.Batches(images, FLAGS.batch_size)
+    throughput.time_iterations(run, batches, 3)
+    with tempfile.TemporaryDirectory() as folder:
+        tf.profiler.experimental.start(folder)
+        wall_ms = 1000 / throughput.time_iterations(run, batches, iterations)
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        [path] = glob.glob(os.path.join(folder, "plugins", "profile", "*", "*.xplane.pb"))
+        with open(path, "rb") as stream:
+            space.ParseFromString(stream.read())
+    per_type = collections.Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            for event in line.events:
+                kind = kernel_type(plane.event_metadata[event.metadata_id].name)
+                if kind:
+                    per_type[kind] += event.duration_ps / 1e6
+    return per_type, wall_ms
+
+
+def kernel_type(event_name):
+    """`scope/name:Type` (a kernel run in the profiler's host trace) -> Type without oneDNN's
+    prefixes; None for other events (function calls, executor work)."""
+    if (":" not in event_name or "::" in event_name or " " in event_name
+            or event_name.startswith("__inference")):  # executor and function events hold kernels
+        return None
+    kind = without_onednn_prefix(event_name.rsplit(":", 1)[1])
+    return kind if kind[:1].isupper() else None
+
+
+def main(argv):
+    del argv
+    if FLAGS.implementation == "port_fast":
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"  # read when TensorFlow loads, just below
+    images = data.load_mnist(DEFAULT_MNIST_DIR, max_images=5000)
+    np.random.seed(1234)
+    if FLAGS.implementation == "tf1":
+        per_type, wall_ms = tf1_kernel_micros(images, create_infogan_noise_sample([10], 2, 62),
+                                              FLAGS.iterations)
+    else:
+        per_type, wall_ms = port_kernel_micros(images, FLAGS.iterations,
+                                               FLAGS.implementation == "port_fast")
+    print_profile(per_type, wall_ms)
+
+
+def print_profile(per_type, wall_ms):
+    """The tables: kernel time per op type (the largest FLAGS.top), then per kind of work."""
     total = sum(per_type.values())
     by_work = collections.Counter()
     for kind, micros in per_type.items():
         by_work[kind_of_work(kind)] += micros
     scale = 1000.0 * FLAGS.iterations  # micros over all iterations -> ms per iteration
-    print("batch %d, %d traced iterations; wall time %.0f ms/iteration (traced), kernel time "
-          "%.0f ms/iteration" % (FLAGS.batch_size, FLAGS.iterations, wall_ms, total / scale))
+    print("%s, batch %d, %d traced iterations; wall time %.0f ms/iteration (traced), kernel time "
+          "%.0f ms/iteration" % (FLAGS.implementation, FLAGS.batch_size, FLAGS.iterations, wall_ms,
+                                 total / scale))
     print("| op type | ms / iteration | share |")
     print("|---|---|---|")
     rows = per_type.most_common()

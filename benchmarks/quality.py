@@ -156,10 +156,13 @@ def _cpu_seconds():
 
 
 def epochs_to_reach(seed_results, threshold):
-    """(epoch, cumulative training seconds) of the first epoch at or above `threshold`, or None."""
+    """(epoch, cumulative training CPU seconds) of the first epoch at or above `threshold`, or
+    None."""
+    cpu_seconds = 0.0
     for epoch in sorted(seed_results, key=int):
+        cpu_seconds += seed_results[epoch]["epoch_cpu_seconds"]
         if seed_results[epoch]["one_to_one"] >= threshold:
-            return int(epoch), seed_results[epoch]["train_seconds"]
+            return int(epoch), cpu_seconds
     return None
 
 
@@ -172,14 +175,15 @@ def _spread(values, digits):
 
 def time_to_accuracy_table(workdir, settings, thresholds):
     """Markdown: per setting and threshold, how many seeds reached it, then the epochs and the
-    minutes of training it took (mean (min-max) over those seeds), and the best run's."""
-    lines = ["| setting | seeds | min/epoch (median) | " + " | ".join(
-        "%.0f%%: reached / epochs / minutes / best" % (100 * t) for t in thresholds) + " |",
+    CPU minutes of training it took (mean (min-max) over those seeds), and the best run's. CPU
+    time (user + system of the training process) does not depend on what else the machine ran."""
+    lines = ["| setting | seeds | CPU min/epoch (median) | " + " | ".join(
+        "%.0f%%: reached / epochs / CPU minutes / best" % (100 * t) for t in thresholds) + " |",
         "|---|---|---|" + "---|" * len(thresholds)]
     for setting in settings:
         results = load_results(os.path.join(workdir, setting, RESULTS_FILE))
-        epoch_minutes = sorted(entry["epoch_seconds"] / 60 for seed in results.values()
-                               for entry in seed.values() if "epoch_seconds" in entry)
+        epoch_minutes = sorted(entry["epoch_cpu_seconds"] / 60 for seed in results.values()
+                               for entry in seed.values())
         cells = [setting, str(len(results)),
                  "%.1f" % epoch_minutes[len(epoch_minutes) // 2] if epoch_minutes else "-"]
         for threshold in thresholds:
@@ -188,7 +192,7 @@ def time_to_accuracy_table(workdir, settings, thresholds):
             cells.append("%d/%d / %s / %s / %s" % (
                 len(reached), len(results), _spread([e for e, _ in reached], 1),
                 _spread([s / 60 for _, s in reached], 1),
-                "epoch %d, %.1f min" % (best[0], best[1] / 60) if best else "-"))
+                "epoch %d, %.1f CPU min" % (best[0], best[1] / 60) if best else "-"))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

@@ -1,16 +1,17 @@
-"""The cost of tf.distribute on this host: mirrored on 2 logical CPU devices against one device.
+"""The cost and the gain of tf.distribute on this host, default networks, global batch 64.
 
-Both rows run the default networks at the global batch (default 64), each in its own worker
-process, timed interleaved (see throughput.py). On the same cores, the mirrored row can only be
-as fast as one device: the ratio is the strategy's own overhead (splitting, all-reduces). Then
-the gradient volume all-reduced per iteration, and the time of one all-reduce of that volume
-between the two logical devices.
+(a) mirrored on 2 logical CPU devices against one device, on the same cores: the mirrored row can
+only be as fast as one device, so the ratio is the strategy's own overhead (splitting,
+all-reduces). (b) 2 local workers (multi_worker_mirrored on 127.0.0.1) of 1 thread each against 1
+worker of 1 thread, with gradients exchanged in float32 and in bfloat16. Every row runs in its own
+process(es), timed interleaved (see throughput.py). Then the gradient volume all-reduced per
+iteration, and the time of one all-reduce of that volume between the two logical devices and
+between the two workers.
 
     python benchmarks/scaling.py --iterations 15 --repeats 5
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -37,45 +38,44 @@ def gradient_megabytes():
             "MI": megabytes(models.mutual_info_variables)}
 
 
-def allreduce_seconds(megabytes, repeats):
-    """Median seconds of one SUM all-reduce of `megabytes` of float32 over 2 logical CPU devices."""
-    import statistics
-    import tensorflow as tf
-    from infogan.distribute import strategies
-    strategy = strategies.make_strategy("mirrored", 0, 2)
-    values = tf.zeros([int(megabytes * 1e6 / 4)])
-
-    @tf.function
-    def reduce():
-        return strategy.run(lambda: tf.distribute.get_replica_context().all_reduce(
-            tf.distribute.ReduceOp.SUM, values))
-    reduce()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        tf.nest.map_structure(lambda t: t.numpy(), strategy.experimental_local_results(reduce()))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main(argv):
     del argv
     from infogan.distribute import strategies
     strategies.configure_cpu_devices(2)  # for the all-reduce timing, before TensorFlow starts
-    rates = throughput.interleaved_rates([throughput.PORT, throughput.MIRRORED],
-                                         FLAGS.repeats, FLAGS.iterations)
     print("batch %d (global), %d iterations x %d repeats, interleaved, %d CPU threads visible" % (
         FLAGS.batch_size, FLAGS.iterations, FLAGS.repeats, os.cpu_count()))
+    rates = throughput.interleaved_rates([throughput.PORT, throughput.MIRRORED],
+                                         FLAGS.repeats, FLAGS.iterations)
     throughput.print_table(rates, throughput.PORT, "one device")
-    import statistics
-    efficiency = statistics.median(rates[throughput.MIRRORED]) / statistics.median(rates[throughput.PORT])
-    print("mirrored efficiency: %.2fx" % efficiency)
+    print("mirrored efficiency: %.2fx" % ratio(rates, throughput.MIRRORED, throughput.PORT))
+    rates, workers = throughput.interleaved_rates(
+        [throughput.ONE_THREAD, throughput.TWO_WORKERS, throughput.TWO_WORKERS_BF16],
+        FLAGS.repeats, FLAGS.iterations, keep_open=True)
+    throughput.print_table(rates, throughput.ONE_THREAD, "1 worker")
+    print("2-worker speed-up: %.2fx (%.2fx with --allreduce_precision bfloat16)" % (
+        ratio(rates, throughput.TWO_WORKERS, throughput.ONE_THREAD),
+        ratio(rates, throughput.TWO_WORKERS_BF16, throughput.ONE_THREAD)))
     volume = gradient_megabytes()
     total = sum(volume.values())
     print("all-reduce volume per iteration: %.1f MB of float32 gradients (%s)" % (
         total, ", ".join("%s update %.1f MB" % item for item in volume.items())))
-    print("one all-reduce of %.1f MB over 2 logical CPU devices: %.0f ms (median of %d)" % (
-        total, 1000 * allreduce_seconds(total, FLAGS.allreduce_repeats), FLAGS.allreduce_repeats))
+    command = "allreduce %f %%s %d" % (total, FLAGS.allreduce_repeats)
+    between_workers = {dtype: max(workers[row].ask(command % dtype)) for dtype, row in (
+        ("float32", throughput.TWO_WORKERS), ("bfloat16", throughput.TWO_WORKERS_BF16))}
+    for worker in workers.values():
+        worker.close()
+    print("one all-reduce of %.1f MB (median of %d): %.0f ms between 2 logical CPU devices; between "
+          "the 2 local workers, %.0f ms in float32, %.0f ms in bfloat16" % (
+              total, FLAGS.allreduce_repeats, 1000 * throughput.allreduce_seconds(
+                  strategies.make_strategy("mirrored", 0, 2), total, "float32",
+                  FLAGS.allreduce_repeats),
+              1000 * between_workers["float32"], 1000 * between_workers["bfloat16"]))
+
+
+def ratio(rates, name, baseline):
+    """The median rate of row `name` over that of row `baseline`."""
+    import statistics
+    return statistics.median(rates[name]) / statistics.median(rates[baseline])
 
 
 if __name__ == "__main__":

@@ -21,6 +21,9 @@ from absl import app, flags  # noqa: E402
 TF1 = "TF1 reference (compat.v1 graph)"
 PORT = "port (default: bit-identical)"
 MIRRORED = "port, mirrored on 2 logical CPU devices"
+ONE_THREAD = "port, 1 worker x 1 thread"
+TWO_WORKERS = "port, 2 workers x 1 thread (multi_worker_mirrored, 127.0.0.1)"
+TWO_WORKERS_BF16 = "port, 2 workers x 1 thread, --allreduce_precision bfloat16"
 # name -> (environment, runner arguments)
 ROWS = {
     TF1: ({}, {"tf1": True}),
@@ -32,8 +35,12 @@ ROWS = {
     "port --fast --jit_compile (XLA)": ({"TF_ENABLE_ONEDNN_OPTS": "1"},
                                         {"fast": True, "jit_compile": True}),
     MIRRORED: ({}, {"num_cpu_devices": 2}),
+    ONE_THREAD: ({}, {"threads": 1}),
+    TWO_WORKERS: ({}, {"threads": 1, "workers": 2}),
+    TWO_WORKERS_BF16: ({}, {"threads": 1, "workers": 2, "allreduce_precision": "bfloat16"}),
 }
-DEFAULT_ROWS = [name for name in ROWS if name != MIRRORED]
+SCALING_ROWS = (MIRRORED, ONE_THREAD, TWO_WORKERS, TWO_WORKERS_BF16)
+DEFAULT_ROWS = [name for name in ROWS if name not in SCALING_ROWS]
 
 flags.DEFINE_integer("batch_size", 64, "Batch size.")
 flags.DEFINE_integer("iterations", 30, "Timed iterations per repeat.")
@@ -62,19 +69,29 @@ class Batches:
         return batch, self.sample_noise(self.batch_size), self.sample_noise(self.batch_size)
 
 
-def port_runner(fast=False, precision="float32", jit_compile=False, num_cpu_devices=0):
-    """f(batch, d_noise, g_noise) running one port iteration in the given mode (with
-    `num_cpu_devices`, mirrored on that many logical CPU devices)."""
+def port_runner(fast=False, precision="float32", jit_compile=False, num_cpu_devices=0, threads=0,
+                workers=1, allreduce_precision="float32"):
+    """f(batch, d_noise, g_noise) running one port iteration in the given mode: with
+    `num_cpu_devices`, mirrored on that many logical CPU devices; with `threads`, TensorFlow's
+    thread pools of that size; with `workers` > 1, as one worker of a multi_worker_mirrored
+    cluster (from TF_CONFIG), exchanging gradients in `allreduce_precision`."""
     import contextlib
     import tensorflow as tf
     from infogan.distribute import strategies
     from infogan.model.config import ModelConfig
     from infogan.model.models import build_models, kernels_for, noise_to_tensor
     from infogan.training.step import build_optimizers, make_train_iteration
-    strategy = strategies.make_strategy("mirrored", 0, num_cpu_devices) if num_cpu_devices else None
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    strategy = None
+    if workers > 1:
+        strategy = strategies.make_strategy("multi_worker_mirrored", worker_timeout=300)
+    elif num_cpu_devices:
+        strategy = strategies.make_strategy("mirrored", 0, num_cpu_devices)
     with strategy.scope() if strategy else contextlib.nullcontext():
         models = build_models(ModelConfig(), (28, 28, 1), kernels=kernels_for(fast, precision))
-        optimizers = build_optimizers(models, 1e-3, 2e-4)
+        optimizers = build_optimizers(models, 1e-3, 2e-4, exchange_dtype=allreduce_precision)
     if strategy:
         iteration = strategies.make_distributed_iteration(strategy, models, optimizers)
     else:
@@ -83,7 +100,27 @@ def port_runner(fast=False, precision="float32", jit_compile=False, num_cpu_devi
     def run(batch, d_noise, g_noise):
         results = iteration(tf.constant(batch), noise_to_tensor(d_noise), noise_to_tensor(g_noise))
         return {key: value.numpy() for key, value in results.items()}
+    run.strategy = strategy
     return run
+
+
+def allreduce_seconds(strategy, megabytes, dtype="float32", repeats=5):
+    """Median seconds of one SUM all-reduce of `megabytes` of float32 values (exchanged in
+    `dtype`) between the replicas of `strategy`."""
+    import tensorflow as tf
+    values = tf.zeros([int(megabytes * 1e6 / 4)], dtype)
+
+    @tf.function
+    def reduce():
+        return strategy.run(lambda: tf.distribute.get_replica_context().all_reduce(
+            tf.distribute.ReduceOp.SUM, values))
+    reduce()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.nest.map_structure(lambda t: t.numpy(), strategy.experimental_local_results(reduce()))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def tf1_runner():
@@ -116,43 +153,79 @@ def serve(row):
     time_iterations(run, batches, FLAGS.warmup)
     print("ready", flush=True)
     for line in sys.stdin:
-        print("%.6f" % time_iterations(run, batches, int(line)), flush=True)
+        words = line.split()
+        if words[0] == "allreduce":  # allreduce MEGABYTES DTYPE REPEATS: the median seconds
+            print("%.6f" % allreduce_seconds(run.strategy, float(words[1]), words[2],
+                                             int(words[3])), flush=True)
+        else:
+            print("%.6f" % time_iterations(run, batches, int(words[0])), flush=True)
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class Worker:
-    """A row's worker process, started with the row's environment."""
+    """A row's worker processes (one, or one per task of a local multi-worker cluster), started
+    with the row's environment; they time the same iterations together."""
 
     def __init__(self, row):
+        import json
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **ROWS[row][0])
-        self.process = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--worker", row,
-             "--batch_size", str(FLAGS.batch_size), "--warmup", str(FLAGS.warmup)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        count = ROWS[row][1].get("workers", 1)
+        if ROWS[row][1].get("threads"):
+            env["OMP_NUM_THREADS"] = str(ROWS[row][1]["threads"])
+        cluster = {"worker": ["127.0.0.1:%d" % free_port() for _ in range(count)]}
+        self.processes = []
+        for index in range(count):
+            if count > 1:
+                env["TF_CONFIG"] = json.dumps({"cluster": cluster,
+                                               "task": {"type": "worker", "index": index}})
+            self.processes.append(subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), "--worker", row,
+                 "--batch_size", str(FLAGS.batch_size), "--warmup", str(FLAGS.warmup)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=dict(env)))
         self._expect("ready")
 
     def _expect(self, word=None):
-        line = self.process.stdout.readline().strip()
-        if not line or (word and line != word):
-            raise RuntimeError("the worker exited (%s)" % self.process.wait())
-        return line
+        lines = [process.stdout.readline().strip() for process in self.processes]
+        for process, line in zip(self.processes, lines):
+            if not line or (word and line != word):
+                raise RuntimeError("a worker exited (%s)" % process.wait())
+        return lines
+
+    def ask(self, command):
+        """The processes' answers (floats) to a command line."""
+        for process in self.processes:
+            process.stdin.write(command + "\n")
+            process.stdin.flush()
+        return [float(line) for line in self._expect()]
 
     def rate(self, iterations):
-        self.process.stdin.write("%d\n" % iterations)
-        self.process.stdin.flush()
-        return float(self._expect())
+        """The rate of the slowest process (the processes of a cluster run in lockstep)."""
+        return min(self.ask("%d" % iterations))
 
     def close(self):
-        self.process.stdin.close()
-        self.process.wait()
+        for process in self.processes:
+            process.stdin.close()
+        for process in self.processes:
+            process.wait()
 
 
-def interleaved_rates(names, repeats, iterations):
-    """{row name: [it/s of each repeat]}, the rows timed in turn, each in its worker process."""
+def interleaved_rates(names, repeats, iterations, keep_open=False):
+    """{row name: [it/s of each repeat]}, the rows timed in turn, each in its worker process
+    (returned too, open, with `keep_open`)."""
     workers = {name: Worker(name) for name in names}  # started one by one: builds do not overlap
     rates = {name: [] for name in names}
     for _ in range(repeats):
         for name, worker in workers.items():
             rates[name].append(worker.rate(iterations))
+    if keep_open:
+        return rates, workers
     for worker in workers.values():
         worker.close()
     return rates

@@ -12,7 +12,8 @@ from infogan.model.config import GAN_LOSSES, MUTUAL_INFO_LOSSES, ModelConfig
 DEFAULT_MNIST_DIR = data.DEFAULT_MNIST_DIR
 CONFIG_FILE = "config.json"  # a run's TrainConfig, in its log folder
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-DISTRIBUTION_STRATEGIES = ("off", "one_device", "mirrored", "multi_worker_mirrored")
+DISTRIBUTION_STRATEGIES = ("off", "one_device", "mirrored", "multi_worker_mirrored", "tpu")
+ALLREDUCE_PRECISIONS = ("float32", "bfloat16")
 # Recipes: named sets of flag values (explicit flags still win). "tf1" is the TF1 code's.
 RECIPES = {
     "tf1": {},
@@ -61,7 +62,9 @@ class TrainConfig:
     distribution_strategy: str = "off"     # DISTRIBUTION_STRATEGIES; off: one device, as TF1
     num_gpus: int = 0                      # mirrored / one_device: local GPUs (0: the CPU)
     num_cpu_devices: int = 1               # split the host CPU into this many logical devices
-    worker_timeout: float = 300.0          # multi-worker: seconds to wait for a worker
+    worker_timeout: float = 300.0          # multi-worker: seconds to wait for a worker (or TPU)
+    tpu: Optional[str] = None              # tpu: name, grpc:// address or "local" (None: TPU_NAME)
+    allreduce_precision: str = "float32"   # gradients exchanged between replicas in this precision
 
     @property
     def log_root_dir(self):
@@ -167,6 +170,14 @@ def validate_numbers(config):
              "--worker_timeout must be a positive number of seconds, got %r" % (config.worker_timeout,))
     _require(not (config.jit_compile and config.distribution_strategy != "off"),
              "--jit_compile is for one device; drop it or --distribution_strategy")
+    _require(config.allreduce_precision in ALLREDUCE_PRECISIONS, "--allreduce_precision must be "
+             "one of %s, got %r" % (", ".join(ALLREDUCE_PRECISIONS), config.allreduce_precision))
+    _require(config.allreduce_precision == "float32" or config.distribution_strategy not in (
+        "off", "one_device"), "--allreduce_precision %s exchanges gradients between replicas: use it "
+             "with --distribution_strategy mirrored, multi_worker_mirrored or tpu"
+             % config.allreduce_precision)
+    _require(config.tpu is None or config.distribution_strategy == "tpu",
+             "--tpu names the TPU of --distribution_strategy tpu: add it, or drop --tpu")
     _require(not (config.distribution_strategy == "one_device" and config.num_gpus > 1),
              "--distribution_strategy one_device uses one device: --num_gpus 0 or 1, got %d"
              % config.num_gpus)

@@ -20,9 +20,12 @@ def run_script(name, *args):
                           capture_output=True, text=True, env=env, timeout=300)
 
 
-def test_op_profile_accounts_for_every_kernel():
-    result = run_script("op_profile.py", "--iterations", "1", "--top", "3")
+@pytest.mark.parametrize("implementation", ["tf1", "port_fast"])
+def test_op_profile_accounts_for_every_kernel(implementation):
+    result = run_script("op_profile.py", "--iterations", "1", "--top", "3", "--implementation",
+                        implementation)
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(implementation + ", batch 64")
     rows = [line.split(" | ") for line in result.stdout.splitlines() if line.startswith("| ")]
     by_type = rows[1:5]
     assert rows[0][0] == "| op type" and len(by_type) == 4 and "other op types" in by_type[3][0]
@@ -30,6 +33,11 @@ def test_op_profile_accounts_for_every_kernel():
     assert set(by_work) == {"matmul / conv", "element-wise, reductions, other", "Adam updates"}
     type_total = sum(float(row[1]) for row in by_type)
     assert abs(type_total - sum(by_work.values())) < 0.5  # the same kernels, grouped twice
+    assert by_work["matmul / conv"] > 0
+    # Kernels only, not the executor events that contain them: at most every core busy all along.
+    header = result.stdout.splitlines()[0]
+    wall, kernel = (float(header.split(part)[1].split()[0]) for part in ("wall time ", "kernel time "))
+    assert kernel <= wall * os.cpu_count() * 1.05, header
 
 
 QUALITY_SCRIPT = os.path.join(REPO_ROOT, "benchmarks", "quality.py")
@@ -96,27 +104,31 @@ def test_throughput_times_each_row_in_its_own_process():
     assert rows[1].endswith("| 1.00x |")
 
 
-def test_scaling_prints_the_efficiency_and_the_allreduce_volume():
+def test_scaling_prints_the_efficiency_the_speed_up_and_the_allreduce_volume():
     result = run_script("scaling.py", "--batch_size", "8", "--iterations", "1", "--repeats", "1",
                         "--warmup", "1", "--allreduce_repeats", "1")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert any(line.startswith("| port, mirrored on 2 logical CPU devices |") for line in lines)
     assert any(line.startswith("mirrored efficiency: ") for line in lines)
+    assert any(line.startswith("| port, 2 workers x 1 thread (multi_worker_mirrored") for line in lines)
+    assert any(line.startswith("2-worker speed-up: ") for line in lines)
+    assert any(line.startswith("one all-reduce of ") and "between the 2 local workers" in line
+               for line in lines)
     volume = [line for line in lines if line.startswith("all-reduce volume per iteration: ")]
     assert volume and "D update" in volume[0] and "MI update" in volume[0]
 
 
-def test_time_to_accuracy_table_counts_epochs_and_minutes(tmp_path):
+def test_time_to_accuracy_table_counts_epochs_and_cpu_minutes(tmp_path):
     quality = load_script()
-    runs = {"1": {"1": {"one_to_one": 0.5, "train_seconds": 60, "epoch_seconds": 60},
-                  "2": {"one_to_one": 0.92, "train_seconds": 150, "epoch_seconds": 90}},
-            "2": {"1": {"one_to_one": 0.75, "train_seconds": 120, "epoch_seconds": 120}}}
+    runs = {"1": {"1": {"one_to_one": 0.5, "epoch_cpu_seconds": 60},
+                  "2": {"one_to_one": 0.92, "epoch_cpu_seconds": 90}},
+            "2": {"1": {"one_to_one": 0.75, "epoch_cpu_seconds": 120}}}
     (tmp_path / "a=1,b=2").mkdir()
     (tmp_path / "a=1,b=2" / "results.json").write_text(json.dumps(runs))
     header, _, row = quality.time_to_accuracy_table(str(tmp_path), ["a=1,b=2"], [0.7, 0.9, 0.95])
     cells = row.strip("| ").split(" | ")
     assert cells[:3] == ["a=1,b=2", "2", "1.5"]  # median of 1, 1.5 and 2 minutes an epoch
-    assert cells[3] == "2/2 / 1.5 (1.0-2.0) / 2.2 (2.0-2.5) / epoch 1, 2.0 min"
-    assert cells[4] == "1/2 / 2.0 (2.0-2.0) / 2.5 (2.5-2.5) / epoch 2, 2.5 min"
+    assert cells[3] == "2/2 / 1.5 (1.0-2.0) / 2.2 (2.0-2.5) / epoch 1, 2.0 CPU min"
+    assert cells[4] == "1/2 / 2.0 (2.0-2.0) / 2.5 (2.5-2.5) / epoch 2, 2.5 CPU min"
     assert cells[5] == "0/2 / - / - / -" and "95%" in header

@@ -1,7 +1,8 @@
 """tf.distribute: the mirrored strategy on 2 logical CPU devices computes what one device computes,
-splits uneven batches, and its checkpoints resume on one device and back (N -> 1, 1 -> N); two
-local worker processes train as one device, the chief alone writing the run; a worker that
-never comes up ends the run with one line.
+splits uneven batches, exchanges gradients in bfloat16 on request, and its checkpoints resume on
+one device and back (N -> 1, 1 -> N); two local worker processes train as one device, the chief
+alone writing the run; a worker that never comes up, or a TPU that is not there, ends the run
+with one line; a worker that dies stops the other, and both resumed continue.
 
 Each run is a subprocess: logical devices must be set before TensorFlow starts.
 """
@@ -52,6 +53,38 @@ def test_mirrored_equals_one_device_at_the_first_iterations():
     assert len([line for line in stdout.splitlines() if line.startswith("  iteration ")]) == 2
 
 
+EXCHANGE_CHECK = """
+import numpy as np, tensorflow as tf
+from infogan.distribute import replicas, strategies
+strategy = strategies.make_strategy("mirrored", 0, 2)
+rows = np.random.RandomState(0).randn(2, 1000).astype(np.float32)
+parts = strategies.distribute_rows(strategy, rows)
+for dtype in ("float32", "bfloat16"):
+    summed = strategy.run(lambda part: replicas.sum_over_replicas([part[0]], dtype)[0], args=(parts,))
+    got = strategy.experimental_local_results(summed)[0]
+    low = tf.cast(rows, tf.bfloat16)
+    want = rows.sum(0) if dtype == "float32" else tf.cast(low[0] + low[1], tf.float32).numpy()
+    assert got.dtype == tf.float32 and np.array_equal(got.numpy(), want), dtype
+print("exchanged")
+"""
+
+
+def test_gradients_exchanged_in_bfloat16_are_the_sums_of_the_rounded_gradients():
+    assert "exchanged" in run("-c", EXCHANGE_CHECK)
+
+
+def test_a_missing_tpu_ends_with_one_line(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "TPU_NAME"}
+    result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "train.py"), "--logdir",
+                             str(tmp_path / "run"), "--distribution_strategy", "tpu"],
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
+                            env=dict(env, TF_CPP_MIN_LOG_LEVEL="2"))
+    errors = [line for line in result.stderr.splitlines() if line.startswith("train.py: error: ")]
+    assert result.returncode == 2 and len(errors) == 1, result.stderr[-2000:]
+    assert "--distribution_strategy tpu: no TPU at TPU_NAME" in errors[0] and "--tpu" in errors[0]
+    assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+
+
 def test_checkpoints_resume_across_replica_counts(tmp_path):
     """One device for 3 epochs, against: mirrored, resumed on one device (N -> 1), resumed
     mirrored again (1 -> N)."""
@@ -68,8 +101,11 @@ def test_checkpoints_resume_across_replica_counts(tmp_path):
     want, got = read_logs(str(tmp_path / "one"))[0], read_logs(str(logdir))[0]
     assert sorted(got) == sorted(want)  # every step once
     for step in want:
+        # Iterations 0-1 as one device to 1e-4; then each step's updates carry the other summation
+        # order's rounding on, and the drift grows (docs/distributed.md): within 1e-2 here.
+        tolerance = 1e-4 if step <= 1 else 1e-2
         for tag, value in want[step].items():
-            assert got[step][tag] == pytest.approx(value, rel=1e-4, abs=1e-6), (step, tag)
+            assert got[step][tag] == pytest.approx(value, rel=tolerance, abs=1e-6), (step, tag)
 
 
 def free_port():
@@ -78,17 +114,24 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def start_workers(logdir, indices, *extra):
-    """Worker processes of a 2-worker TF_CONFIG cluster on 127.0.0.1, with the same command."""
+def launch_workers(indices, *args):
+    """Processes of a 2-worker TF_CONFIG cluster on 127.0.0.1 running train.py with `args`."""
     cluster = {"worker": ["127.0.0.1:%d" % free_port() for _ in range(2)]}
     processes = []
     for index in indices:
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", TF_CONFIG=json.dumps(
             {"cluster": cluster, "task": {"type": "worker", "index": index}}))
         processes.append(subprocess.Popen(
-            [sys.executable, os.path.join(REPO_ROOT, "train.py"), *TINY_RUN, "--logdir", str(logdir),
-             "--distribution_strategy", "multi_worker_mirrored", *extra],
+            [sys.executable, os.path.join(REPO_ROOT, "train.py"), *args,
+             "--distribution_strategy", "multi_worker_mirrored"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=env))
+    return processes
+
+
+def start_workers(logdir, indices, *extra):
+    """Runs the tiny run on workers of a 2-worker cluster, the same command for each: their
+    (stdout, stderr, exit status)."""
+    processes = launch_workers(indices, *TINY_RUN, "--logdir", str(logdir), *extra)
     return [process.communicate(timeout=600) + (process.returncode,) for process in processes]
 
 
@@ -105,14 +148,41 @@ def test_two_workers_train_as_one_device_and_only_the_chief_writes(tmp_path):
     want, got = read_logs(str(tmp_path / "one"))[0], read_logs(str(tmp_path / "run"))[0]
     assert sorted(got) == sorted(want)
     for step in want:
+        # Iterations 0-1 as one device to 1e-4; then each step's updates carry the other summation
+        # order's rounding on, and the drift grows (docs/distributed.md): within 1e-2 here.
+        tolerance = 1e-4 if step <= 1 else 1e-2
         for tag, value in want[step].items():
-            assert got[step][tag] == pytest.approx(value, rel=1e-4, abs=1e-6), (step, tag)
+            assert got[step][tag] == pytest.approx(value, rel=tolerance, abs=1e-6), (step, tag)
 
 
 def test_a_missing_worker_ends_the_run_with_one_line(tmp_path):
     start = time.monotonic()
     [(stdout, stderr, status)] = start_workers(tmp_path / "run", [0], "--epochs", "1",
                                                "--worker_timeout", "5")
-    assert status != 0 and time.monotonic() - start < 120
+    assert status == 2 and time.monotonic() - start < 120
     assert "train.py: error: the workers of TF_CONFIG did not all come up within --worker_timeout 5 s" in stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_worker_that_dies_stops_the_other_and_resuming_both_continues(tmp_path):
+    logdir = tmp_path / "run"
+    chief, other = launch_workers([0, 1], *TINY_RUN, "--logdir", str(logdir), "--epochs", "1000",
+                                  "--worker_timeout", "10")
+    for line in chief.stdout:  # two epochs done: their checkpoints are written
+        if line.startswith("epoch 1 "):
+            break
+    other.kill()
+    start = time.monotonic()
+    _, stderr = chief.communicate(timeout=300)
+    other.communicate()
+    assert chief.returncode == 1 and time.monotonic() - start < 120, stderr[-3000:]
+    [error] = [line for line in stderr.splitlines() if line.startswith("train.py: ")]
+    assert "a worker stopped answering at iteration" in error and "--resume=%s" % logdir in error
+    iteration = int(error.split("at iteration ")[1].split()[0])
+    epochs = iteration // 4 + 2  # 4 iterations an epoch: one epoch more than the chief finished
+    results = [process.communicate(timeout=600) + (process.returncode,) for process in
+               launch_workers([0, 1], "--resume=%s" % logdir, "--epochs", str(epochs),
+                              "--worker_timeout", "60")]
+    assert [status for _, _, status in results] == [0, 0], results[0][1][-2000:] + results[1][1][-2000:]
+    lines = epoch_lines(results[0][0])
+    assert lines and lines[-1].startswith("epoch %d " % (epochs - 1)), results[0][0][-2000:]

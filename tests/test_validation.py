@@ -37,6 +37,11 @@ def model_config(**changes):
     (dict(dataset="fashion_mnist", fashion_mnist_dir="/no/such"),
      "apt-get install dataset-fashion-mnist"),
     (dict(mnist_dir="/no/such"), "MNIST file /no/such/train-images-idx3-ubyte.gz is missing"),
+    (dict(allreduce_precision="bfloat16"),
+     "--allreduce_precision bfloat16 exchanges gradients between replicas"),
+    (dict(allreduce_precision="float16", distribution_strategy="mirrored"),
+     "--allreduce_precision must be one of float32, bfloat16"),
+    (dict(tpu="local"), "--tpu names the TPU of --distribution_strategy tpu"),
 ])
 def test_bad_values_are_refused(changes, fragment):
     with pytest.raises(ConfigError) as error:

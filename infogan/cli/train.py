@@ -13,8 +13,9 @@ from absl import app, flags
 from absl import logging as absl_logging
 
 from infogan.cli import common
-from infogan.config import (DEFAULT_MNIST_DIR, DISTRIBUTION_STRATEGIES, PRECISIONS, RECIPES,
-                            ConfigError, TrainConfig, resumed_config, validate, with_recipe)
+from infogan.config import (ALLREDUCE_PRECISIONS, DEFAULT_MNIST_DIR, DISTRIBUTION_STRATEGIES,
+                            PRECISIONS, RECIPES, ConfigError, TrainConfig, resumed_config, validate,
+                            with_recipe)
 from infogan.data import DEFAULT_FASHION_MNIST_DIR
 from infogan.model.architecture import ArchitectureError
 from infogan.model.config import (DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, MUTUAL_INFO_LOSSES,
@@ -30,11 +31,12 @@ TF1_FLAGS = ("epochs", "dataset", "max_images", "scale_dataset", "batch_size", "
 PORT_FLAGS = ("logdir", "resume", "max_iterations", "checkpoint_every", "status_every",
               "mnist_dir", "fashion_mnist_dir", "cache_dir", "tf1_checkpoint")
 BEYOND_TF1_FLAGS = ("recipe", "mutual_info_loss", "fast", "precision", "jit_compile",
-                    "distribution_strategy", "num_gpus", "num_cpu_devices", "worker_timeout")
+                    "distribution_strategy", "num_gpus", "num_cpu_devices", "worker_timeout",
+                    "tpu", "allreduce_precision")
 # What may change when a run is resumed: how long it trains and how fast, not what it models.
 RESUME_FLAGS = ("resume", "epochs", "max_iterations", "checkpoint_every", "status_every",
                 "jit_compile", "fast", "distribution_strategy", "num_gpus", "num_cpu_devices",
-                "worker_timeout", "verbosity")
+                "worker_timeout", "tpu", "allreduce_precision", "verbosity")
 DESCRIPTION = (
     "Trains InfoGAN on MNIST (shipped with the package) or a folder of images, computing, printing "
     "and logging what the TF1 code did. The defaults are the TF1 code's: 100 epochs, about 8-10 "
@@ -113,12 +115,19 @@ def define_flags():
                          "the default to float32 rounding, not bit for bit.")
     flags.DEFINE_enum("distribution_strategy", "off", list(DISTRIBUTION_STRATEGIES), "Train on "
                       "several devices with tf.distribute: off (one device, as the TF1 code), "
-                      "one_device, mirrored (the devices of this host) or multi_worker_mirrored "
-                      "(several hosts, from TF_CONFIG); batch statistics and objectives over the "
-                      "global --batch_size.")
+                      "one_device, mirrored (the devices of this host), multi_worker_mirrored "
+                      "(several hosts, from TF_CONFIG) or tpu (see --tpu); batch statistics and "
+                      "objectives over the global --batch_size.")
+    flags.DEFINE_string("tpu", None, "--distribution_strategy tpu: the TPU's name, grpc:// "
+                        "address, or local on a TPU VM (default: the TPU_NAME variable).")
+    flags.DEFINE_enum("allreduce_precision", "float32", list(ALLREDUCE_PRECISIONS), "With a "
+                      "strategy of several replicas: exchange gradients between them in float32, "
+                      "or in bfloat16 (half the bytes; rounds each gradient to 8 bits of "
+                      "mantissa).")
     flags.DEFINE_integer("num_gpus", 0, "With a strategy: the local GPUs to use (0: the CPU).")
     flags.DEFINE_float("worker_timeout", 300, "multi_worker_mirrored: seconds to wait for every "
-                       "worker to come up, and for a worker that stops answering.")
+                       "worker to come up, and for a worker that stops answering; tpu: for the "
+                       "TPU system.")
     flags.DEFINE_integer("num_cpu_devices", 1, "With a strategy: split the host CPU into this many "
                          "logical devices (to try mirrored without GPUs).")
     flags.DEFINE_enum("precision", "float32", list(PRECISIONS), "float32, or a Keras "
@@ -202,7 +211,8 @@ def config_from_flags():
         status_every=FLAGS.status_every, jit_compile=FLAGS.jit_compile, fast=FLAGS.fast,
         precision=FLAGS.precision, distribution_strategy=FLAGS.distribution_strategy,
         num_gpus=FLAGS.num_gpus, num_cpu_devices=FLAGS.num_cpu_devices,
-        worker_timeout=FLAGS.worker_timeout)
+        worker_timeout=FLAGS.worker_timeout, tpu=FLAGS.tpu,
+        allreduce_precision=FLAGS.allreduce_precision)
     _check_devices_have_a_strategy(FLAGS.distribution_strategy)
     return with_recipe(config, FLAGS.recipe, keep=[name for name in TF1_FLAGS + BEYOND_TF1_FLAGS
                                                    if FLAGS[name].present])

@@ -48,13 +48,17 @@ def moments(inputs, axes):
     return mean, variance
 
 
-def sum_over_replicas(gradients):
+def sum_over_replicas(gradients, dtype=None):
     """The gradients summed over replicas (unchanged on one device): each replica differentiated
-    its share of the global loss."""
+    its share of the global loss. With `dtype` (e.g. "bfloat16"), they are exchanged and summed in
+    that precision (half the bytes of float32), then cast back to their own."""
     context = replica_context()
     if context is None:
         return gradients
-    return context.all_reduce(SUM, gradients)
+    if dtype is None or dtype == "float32":
+        return context.all_reduce(SUM, gradients)
+    exchanged = context.all_reduce(SUM, [tf.cast(gradient, dtype) for gradient in gradients])
+    return [tf.cast(low, gradient.dtype) for low, gradient in zip(exchanged, gradients)]
 
 
 def replicated():

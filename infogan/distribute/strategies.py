@@ -6,7 +6,10 @@ of an epoch too), so a seed fixes a run whatever the replica count. Each replica
 single-device training step (`training.step.train_iteration`) on its rows; `replicas` makes its
 batch statistics, batch means and gradients cover the global batch.
 """
+import contextlib
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 
@@ -33,7 +36,7 @@ def configure_cpu_devices(count):
             raise
 
 
-def make_strategy(name, num_gpus=0, num_cpu_devices=1, worker_timeout=300):
+def make_strategy(name, num_gpus=0, num_cpu_devices=1, worker_timeout=300, tpu_address=None):
     """The strategy of `--distribution_strategy`, or None for "off" (the single-device path).
 
     Args:
@@ -41,17 +44,21 @@ def make_strategy(name, num_gpus=0, num_cpu_devices=1, worker_timeout=300):
       num_gpus: mirrored: the local GPUs to use (0: the CPU devices).
       num_cpu_devices: split the CPU into this many logical devices (mirrored on CPU, tests).
       worker_timeout: multi_worker_mirrored: seconds to wait for every worker to come up, and for
-        a worker that stops answering.
+        a worker that stops answering; tpu: seconds to wait for the TPU system.
+      tpu_address: tpu: the TPU's name, grpc:// address, or "local" on a TPU VM (None: from the
+        TPU_NAME environment variable).
 
     Returns:
       a tf.distribute.Strategy, or None.
 
     Raises:
-      ValueError: multi_worker_mirrored without a TF_CONFIG cluster.
+      ValueError: multi_worker_mirrored without a TF_CONFIG cluster; tpu without a usable TPU.
       tf.errors.OpError: a worker did not come up in time.
     """
     if name == "off":
         return None
+    if name == "tpu":
+        return _tpu_strategy(tpu_address, worker_timeout)
     configure_cpu_devices(num_cpu_devices)
     if name == "multi_worker_mirrored":
         return _multi_worker_strategy(worker_timeout)
@@ -96,25 +103,64 @@ def _multi_worker_strategy(timeout_seconds):
                        cluster_resolver=resolver, communication_options=options))
 
 
-# Run in a separate process: the waiting call holds Python's lock, so no thread or signal
-# handler of this process could act while it blocks.
+def _tpu_strategy(address, timeout_seconds):
+    """TPUStrategy on the TPU at `address`, its system initialised (within `timeout_seconds`)."""
+    def connect():
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address or None)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    try:
+        return _within(timeout_seconds, "the TPU %s did not answer within --worker_timeout %g s"
+                       % (address or "of TPU_NAME", timeout_seconds), connect)
+    except Exception as error:  # the resolver and the TPU runtime raise many kinds
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise ValueError("--distribution_strategy tpu: no TPU at %s (%s); pass --tpu with the TPU's "
+                         "name or grpc:// address, or --tpu local on a TPU VM"
+                         % (repr(address) if address else "TPU_NAME", reason)) from None
+
+
+# Run in a separate process: the waiting call holds Python's lock, so no thread or Python signal
+# handler of this process could act while it blocks. It sends SIGINT, whose number is the exit
+# status of bad input (2), to a C-level handler that is _exit itself.
 _WATCHDOG = """
 import os, signal, sys, time
 parent, seconds, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 time.sleep(seconds)
 print(message, file=sys.stderr, flush=True)
-os.kill(parent, signal.SIGKILL)
+os.kill(parent, signal.SIGINT)
+time.sleep(10)
+try:
+    os.kill(parent, signal.SIGKILL)
+except ProcessLookupError:
+    pass
 """
+
+
+@contextlib.contextmanager
+def _exit_status_2_on_sigint():
+    """While inside, SIGINT ends the process at once with exit status 2, even while a C++ call
+    holds Python's lock (libc's _exit is the handler: it receives the signal number, 2)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.signal.restype = ctypes.c_void_p
+    libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    python_handler = signal.getsignal(signal.SIGINT)
+    libc.signal(signal.SIGINT, ctypes.cast(libc._exit, ctypes.c_void_p))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, python_handler)  # Python's own C handler again
 
 
 def _within(seconds, message, build):
     """build(), or, if it has not returned after `seconds`, `message` as one error line on stderr
-    and the process killed (a blocked C++ call cannot be interrupted otherwise)."""
+    and the process ended with exit status 2 (a blocked C++ call cannot be interrupted otherwise)."""
     program = os.path.basename(sys.argv[0]) or "infogan"
     watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(seconds),
                                  "%s: error: %s" % (program, message)])
     try:
-        return build()
+        with _exit_status_2_on_sigint():
+            return build()
     finally:
         watchdog.kill()
         watchdog.wait()
@@ -123,6 +169,8 @@ def _within(seconds, message, build):
 def is_chief(strategy):
     """Whether this process writes the run (logs, images, checkpoints): always, but for the
     workers of a multi-worker strategy other than the chief (task "chief", or worker 0)."""
+    if isinstance(strategy, tf.distribute.TPUStrategy):  # one process drives every TPU core
+        return True
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type:
         return True
@@ -156,7 +204,9 @@ def make_distributed_iteration(strategy, models, optimizers):
         return train_step.train_iteration(models, optimizers, real_images, discriminator_noise,
                                           generator_noise)
 
-    @tf.function(autograph=False, reduce_retracing=True)
+    # TPUs compile each batch shape (the short last batch too); other devices take any batch size.
+    @tf.function(autograph=False,
+                 reduce_retracing=not isinstance(strategy, tf.distribute.TPUStrategy))
     def distributed_step(real_images, discriminator_noise, generator_noise):
         shares = strategy.run(replica_step, args=(real_images, discriminator_noise, generator_noise))
         # Each replica returns its share of every batch mean: their sum is the global mean.

@@ -141,7 +141,8 @@ def train_models(config):
         with strategy.scope() if strategy else contextlib.nullcontext():
             models = build_models(config.model, dataset.image_shape, debug=True,
                                   kernels=kernels_for(config.fast, config.precision))
-            optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr)
+            optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr,
+                                          exchange_dtype=config.allreduce_precision)
             if config.resume:
                 log_dir, run_checkpoints = config.logdir, _resume(config, models, optimizers,
                                                                   loop_state, num_batches)
@@ -182,7 +183,7 @@ def make_strategy(config):
     """
     try:
         return strategies.make_strategy(config.distribution_strategy, config.num_gpus,
-                                        config.num_cpu_devices, config.worker_timeout)
+                                        config.num_cpu_devices, config.worker_timeout, config.tpu)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     except tf.errors.OpError as error:

@@ -26,20 +26,33 @@ G_STEP_INFOGAN_LOSS = "g_step_infogan_loss"  # -mutual_info seen during the G st
 @dataclasses.dataclass
 class Optimizers:
     """D's Adam, and G's Adam which also applies the MI update; with float16 products, the
-    dynamic loss scale both use."""
+    dynamic loss scale both use; under a strategy, the precision their gradients are exchanged
+    in between replicas (None: their own)."""
     discriminator: TF1Adam
     generator: TF1Adam
     loss_scale: Optional[DynamicLossScale] = None
+    exchange_dtype: Optional[str] = None
 
 
-def build_optimizers(models, generator_lr, discriminator_lr):
-    """Creates both optimisers with all their slots (D's first, as in TF1)."""
+def build_optimizers(models, generator_lr, discriminator_lr, exchange_dtype=None):
+    """Creates both optimisers with all their slots (D's first, as in TF1).
+
+    Args:
+      models: the Models whose variables they update.
+      generator_lr, discriminator_lr: Adam learning rates.
+      exchange_dtype: under a strategy, exchange gradients between replicas in this precision
+        (e.g. "bfloat16"); None keeps float32.
+
+    Returns:
+      an Optimizers.
+    """
     discriminator = TF1Adam(discriminator_lr, name="discriminator_adam")
     discriminator.build(models.discriminator_variables)
     generator = TF1Adam(generator_lr, name="generator_adam")
     generator.build(models.generator_variables + models.mutual_info_variables)
     loss_scale = DynamicLossScale() if models.kernels.matmul_dtype == "float16" else None
-    return Optimizers(discriminator=discriminator, generator=generator, loss_scale=loss_scale)
+    return Optimizers(discriminator=discriminator, generator=generator, loss_scale=loss_scale,
+                      exchange_dtype=exchange_dtype)
 
 
 def _loss_scale(optimizers):
@@ -56,7 +69,7 @@ def _apply(optimizer, optimizers, gradients, variables, scale):
     """Applies an update of the gradients summed over replicas (under a tf.distribute strategy);
     with loss scaling, they are divided by the `scale` their loss was multiplied by, and the update
     is skipped (and the scale halved) when they are not finite."""
-    gradients = sum_over_replicas(gradients)
+    gradients = sum_over_replicas(gradients, optimizers.exchange_dtype)
     if scale is None:
         optimizer.apply_gradients(zip(gradients, variables))
         return
