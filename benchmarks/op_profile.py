@@ -9,6 +9,7 @@ time of an iteration on more than one core.
 
     python benchmarks/op_profile.py --iterations 10
     python benchmarks/op_profile.py --iterations 10 --implementation port_fast
+    python benchmarks/op_profile.py --iterations 10 --implementation port_fast --precision mixed_bfloat16
 """
 import collections
 import os
@@ -32,6 +33,8 @@ from infogan.model.noise import create_infogan_noise_sample  # noqa: E402
 flags.DEFINE_integer("top", 15, "Op types listed; the rest are summed in one row.")
 flags.DEFINE_enum("implementation", "tf1", ["tf1", "port", "port_fast"], "What to profile: the "
                   "TF1 reference graph, the port's default path, or the port with --fast.")
+flags.DEFINE_enum("precision", "float32", ["float32", "mixed_bfloat16", "mixed_float16"],
+                  "The port's --precision.")
 FLAGS = flags.FLAGS
 FLAGS.set_default("iterations", 10)  # traced iterations, after 3 untraced ones
 
@@ -91,14 +94,14 @@ def tf1_kernel_micros(images, sample_noise, iterations):
     return per_type, wall_ms
 
 
-def port_kernel_micros(images, iterations, fast):
+def port_kernel_micros(images, iterations, fast, precision="float32"):
     """{op type: kernel microseconds} over `iterations` port iterations traced by TensorFlow's
     profiler (its host trace names each kernel run `name:Type`), and the wall ms per iteration."""
     import glob
     import tempfile
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
-    run = throughput.port_runner(fast=fast)
+    run = throughput.port_runner(fast=fast, precision=precision)
     batches = throughput.Batches(images, FLAGS.batch_size)
     throughput.time_iterations(run, batches, 3)
     with tempfile.TemporaryDirectory() as folder:
@@ -140,7 +143,7 @@ def main(argv):
                                               FLAGS.iterations)
     else:
         per_type, wall_ms = port_kernel_micros(images, FLAGS.iterations,
-                                               FLAGS.implementation == "port_fast")
+                                               FLAGS.implementation == "port_fast", FLAGS.precision)
     print_profile(per_type, wall_ms)
 
 
@@ -151,9 +154,9 @@ def print_profile(per_type, wall_ms):
     for kind, micros in per_type.items():
         by_work[kind_of_work(kind)] += micros
     scale = 1000.0 * FLAGS.iterations  # micros over all iterations -> ms per iteration
+    name = FLAGS.implementation + ("" if FLAGS.precision == "float32" else " " + FLAGS.precision)
     print("%s, batch %d, %d traced iterations; wall time %.0f ms/iteration (traced), kernel time "
-          "%.0f ms/iteration" % (FLAGS.implementation, FLAGS.batch_size, FLAGS.iterations, wall_ms,
-                                 total / scale))
+          "%.0f ms/iteration" % (name, FLAGS.batch_size, FLAGS.iterations, wall_ms, total / scale))
     print("| op type | ms / iteration | share |")
     print("|---|---|---|")
     rows = per_type.most_common()

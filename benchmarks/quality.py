@@ -104,7 +104,10 @@ def train_one_more_epoch(run_dir, seed, epoch, train_changes, model_changes):
                                  keep=set(train_changes) | set(model_changes))
     else:
         config = resumed_config(run_dir, epochs=epoch)
-    loop.train(config)
+    try:
+        loop.train(config)
+    except loop.RunComplete:
+        pass  # trained up to `epoch` by an earlier call that stopped before its evaluation
 
 
 def measure(run_dir):

@@ -8,6 +8,7 @@ from typing import Optional, Tuple
 from infogan import data
 from infogan.model.architecture import ArchitectureError, infer_output_shapes, parse_architecture
 from infogan.model.config import GAN_LOSSES, MUTUAL_INFO_LOSSES, ModelConfig
+from infogan.model.noise import STYLE_NOISES
 
 DEFAULT_MNIST_DIR = data.DEFAULT_MNIST_DIR
 CONFIG_FILE = "config.json"  # a run's TrainConfig, in its log folder
@@ -155,6 +156,8 @@ def validate_numbers(config):
                  list(config.scale_dataset),))
     _require(model.mutual_info_loss in MUTUAL_INFO_LOSSES, "--mutual_info_loss must be one of %s, "
              "got %r" % (", ".join(MUTUAL_INFO_LOSSES), model.mutual_info_loss))
+    _require(model.style_noise in STYLE_NOISES, "--style_noise must be one of %s, got %r" % (
+        ", ".join(STYLE_NOISES), model.style_noise))
     _require(config.precision in PRECISIONS, "--precision must be one of %s, got %r" % (
         ", ".join(PRECISIONS), config.precision))
     _require(config.recipe in RECIPES, "--recipe must be one of %s, got %r" % (

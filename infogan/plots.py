@@ -8,7 +8,8 @@ import re
 
 import numpy as np
 
-from infogan.model.noise import create_categorical_noise, create_continuous_noise, encode_infogan_noise
+from infogan.model.noise import (NORMAL_STYLE, create_categorical_noise, create_continuous_noise,
+                                 encode_infogan_noise)
 
 ROW_SIZE = 10          # images per strip
 CONTINUOUS_VARIATIONS = 3  # strips per continuous code
@@ -37,19 +38,20 @@ def image_strip(images, zoom=STRIP_ZOOM, gutter=STRIP_GUTTER):
 
 
 def categorical_variations(generate, categorical_cardinality, num_continuous, style_size,
-                           row_size=ROW_SIZE):
+                           row_size=ROW_SIZE, style=NORMAL_STYLE):
     """For each categorical code, its categories over the same `row_size` noise samples.
 
     NumPy draws: continuous+style noise for row_size rows, then categorical noise for row_size rows.
 
     Args:
       generate: noise [n, z] (float64) -> images [n, H, W, C] in [0, 1].
+      style: the style noise's distribution (noise.STYLE_NOISES).
 
     Returns:
       list of (names, grid): names[i] is TF1's name of category i's strip, grid is
       [row_size samples, cardinality categories, H, W, C].
     """
-    continuous = create_continuous_noise(num_continuous, style_size, size=row_size)
+    continuous = create_continuous_noise(num_continuous, style_size, size=row_size, style=style)
     categorical = create_categorical_noise(categorical_cardinality, size=row_size)
     sets = []
     for code, cardinality in enumerate(categorical_cardinality):
@@ -65,7 +67,7 @@ def categorical_variations(generate, categorical_cardinality, num_continuous, st
 
 
 def continuous_variations(generate, categorical_cardinality, num_continuous, style_size,
-                          row_size=ROW_SIZE, variations=CONTINUOUS_VARIATIONS):
+                          row_size=ROW_SIZE, variations=CONTINUOUS_VARIATIONS, style=NORMAL_STYLE):
     """For each continuous code, `variations` samples with that code swept over [-2, 2].
 
     NumPy draws: categorical noise for `variations` rows, then continuous+style noise.
@@ -75,7 +77,7 @@ def continuous_variations(generate, categorical_cardinality, num_continuous, sty
       [variations samples, row_size sweep values, H, W, C].
     """
     categorical = create_categorical_noise(categorical_cardinality, size=variations)
-    fixed = create_continuous_noise(num_continuous, style_size, size=variations)
+    fixed = create_continuous_noise(num_continuous, style_size, size=variations, style=style)
     sweep = np.linspace(SWEEP[0], SWEEP[1], row_size)
     sets = []
     for code in range(num_continuous):
@@ -106,11 +108,13 @@ def variation_sets(generate, model_config, variations=CONTINUOUS_VARIATIONS):
     codes = (model_config.categorical_cardinality, model_config.num_continuous,
              model_config.style_size)
     sets = []
-    for code, (names, grid) in enumerate(categorical_variations(generate, *codes)):
+    style = model_config.style_noise
+    for code, (names, grid) in enumerate(categorical_variations(generate, *codes, style=style)):
         sets.append(dict(kind="categorical_%d" % code, title="categorical code %d" % code, grid=grid,
                          column_labels=[str(c) for c in range(grid.shape[1])],
                          strips=[(name, grid[:, c]) for c, name in enumerate(names)]))
-    for code, (names, grid) in enumerate(continuous_variations(generate, *codes, variations=variations)):
+    for code, (names, grid) in enumerate(continuous_variations(generate, *codes, variations=variations,
+                                                               style=style)):
         sets.append(dict(kind="continuous_%d" % code, title="continuous code %d" % code, grid=grid,
                          column_labels=sweep_labels(grid.shape[1]),
                          strips=[(name, grid[k]) for k, name in enumerate(names)]))

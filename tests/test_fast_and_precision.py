@@ -146,6 +146,22 @@ def test_mixed_precision_products_with_float32_statistics(precision, dtype):
     assert all(v.dtype == "float32" for v in _variables(mixed))
 
 
+def test_fast_mixed_precision_keeps_16_bits_between_products_only():
+    """With --fast, a fused batch norm and its activation take the 16-bit product as it is, up
+    to the next product; the images, D's probabilities, Q's outputs and every statistic are
+    float32, and they stay close to the faithful ones."""
+    faithful, mixed, real, noise = twin_models(Kernels(fast=True, matmul_dtype="bfloat16"))
+    want, got = outputs_and_gradients(faithful, real, noise), outputs_and_gradients(mixed, real, noise)
+    for name in ("G inference", "G training", "D prob real", "D prob fake", "Q"):
+        assert got[name].dtype == tf.float32, name
+    assert got["D hidden fake"].dtype == tf.bfloat16  # D's fc layer: fused batch norm, lrelu
+    assert relative(want["D prob fake"], got["D prob fake"]) < 0.05
+    assert relative(want["G training"], got["G training"]) < 0.05
+    assert all(v.dtype == "float32" for v in _variables(mixed))
+    for source, target in zip(_variables(faithful), _variables(mixed)):  # statistics moved alike
+        assert relative(source.numpy(), target.numpy()) < 0.05, source.path
+
+
 def test_dynamic_loss_scale_skips_and_halves_then_grows(monkeypatch):
     scale = DynamicLossScale(initial_scale=8.0)
     monkeypatch.setattr(DynamicLossScale, "GROWTH_INTERVAL", 2)

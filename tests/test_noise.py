@@ -6,10 +6,13 @@ from infogan.model import noise
 from infogan import plots
 
 
-def spec_infogan_noise(cardinalities, num_continuous, style_size, n):
+def spec_infogan_noise(cardinalities, num_continuous, style_size, n, uniform_style=False):
     categorical = [np.random.randint(0, k, size=n) for k in cardinalities]
     uniform = np.random.uniform(-1.0, 1.0, size=(n, num_continuous))
-    normal = np.random.standard_normal(size=(n, style_size))
+    if uniform_style:  # --style_noise uniform: openai/InfoGAN's U(-1, 1) in place of N(0, 1)
+        normal = np.random.uniform(-1.0, 1.0, size=(n, style_size))
+    else:
+        normal = np.random.standard_normal(size=(n, style_size))
     one_hots = []
     for k, values in zip(cardinalities, categorical):
         block = np.zeros((n, k))
@@ -27,6 +30,19 @@ def test_infogan_noise_is_bit_identical_with_default_flags():
     for want, got in zip(expected, actual):
         assert got.dtype == np.float64 and got.shape == (64, 74)
         assert np.array_equal(want, got)
+
+
+def test_uniform_style_noise_takes_the_place_of_the_normal_draw():
+    np.random.seed(3)
+    want = spec_infogan_noise([10], 2, 62, 16, uniform_style=True)
+    from infogan.model.config import ModelConfig
+    np.random.seed(3)
+    got = noise.make_noise_sampler(ModelConfig(style_noise=noise.UNIFORM_STYLE))(16)
+    assert np.array_equal(want, got) and np.abs(got[:, 12:]).max() <= 1.0
+    np.random.seed(3)
+    gan = noise.make_noise_sampler(ModelConfig(infogan=False, style_noise=noise.UNIFORM_STYLE))(4)
+    np.random.seed(3)
+    assert np.array_equal(gan, np.random.uniform(-1.0, 1.0, size=(4, 62)))
 
 
 def test_infogan_noise_with_several_codes_and_none():

@@ -14,7 +14,7 @@ from infogan.config import ConfigError, TrainConfig, validate
 from infogan.parity.runner import build_port, build_reference
 from infogan.model.config import ModelConfig
 from infogan.parity.reference_loop import Step, reference_iteration
-from infogan.training.loop import make_noise_sampler
+from infogan.model.noise import make_noise_sampler
 from infogan.training.tf1_checkpoint import (CheckpointMismatchError, export_tf1_state,
                                              find_mismatches, is_ignored_tf1_name,
                                              load_tf1_checkpoint, save_tf1_checkpoint,

@@ -42,6 +42,7 @@ def model_config(**changes):
     (dict(allreduce_precision="float16", distribution_strategy="mirrored"),
      "--allreduce_precision must be one of float32, bfloat16"),
     (dict(tpu="local"), "--tpu names the TPU of --distribution_strategy tpu"),
+    (dict(model=model_config(style_noise="cauchy")), "--style_noise must be one of normal, uniform"),
 ])
 def test_bad_values_are_refused(changes, fragment):
     with pytest.raises(ConfigError) as error:
@@ -194,6 +195,7 @@ def test_the_paper_recipe_sets_its_values_and_explicit_flags_win():
 @pytest.mark.parametrize("changes,named", [
     (dict(fast=True), "--fast"), (dict(precision="mixed_bfloat16"), "--precision mixed_bfloat16"),
     (dict(recipe="paper"), "--recipe paper"),
+    (dict(model=model_config(style_noise="uniform")), "--style_noise uniform"),
     (dict(model=model_config(discriminator="conv:4:2:64:lrelu:nobn,fc:16:lrelu")), ":bn / :nobn"),
 ])
 def test_parity_refuses_what_the_tf1_code_cannot_compute(changes, named):

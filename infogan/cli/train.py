@@ -20,6 +20,7 @@ from infogan.data import DEFAULT_FASHION_MNIST_DIR
 from infogan.model.architecture import ArchitectureError
 from infogan.model.config import (DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, MUTUAL_INFO_LOSSES,
                                   SEPARATE_UPDATE, ModelConfig)
+from infogan.model.noise import STYLE_NOISES
 
 FLAGS = flags.FLAGS
 PROGRAM = "train.py"
@@ -30,7 +31,7 @@ TF1_FLAGS = ("epochs", "dataset", "max_images", "scale_dataset", "batch_size", "
              "style_size", "plot_every", "infogan", "use_batch_norm", "fix_std", "force_grayscale")
 PORT_FLAGS = ("logdir", "resume", "max_iterations", "checkpoint_every", "status_every",
               "mnist_dir", "fashion_mnist_dir", "cache_dir", "tf1_checkpoint")
-BEYOND_TF1_FLAGS = ("recipe", "mutual_info_loss", "fast", "precision", "jit_compile",
+BEYOND_TF1_FLAGS = ("recipe", "mutual_info_loss", "style_noise", "fast", "precision", "jit_compile",
                     "distribution_strategy", "num_gpus", "num_cpu_devices", "worker_timeout",
                     "tpu", "allreduce_precision")
 # What may change when a run is resumed: how long it trains and how fast, not what it models.
@@ -110,6 +111,9 @@ def define_flags():
                       "mutual-information loss goes: separate (the TF1 code: its own update of G, "
                       "D and Q with G's Adam) or gan_losses (openai/InfoGAN: subtracted from D's and "
                       "G's losses; D's Adam then also updates Q).")
+    flags.DEFINE_enum("style_noise", "normal", list(STYLE_NOISES), "The style noise's "
+                      "distribution: normal (the TF1 code's N(0, 1)) or uniform (openai/InfoGAN's "
+                      "U(-1, 1)).")
     flags.DEFINE_boolean("fast", False, "Faster kernels for the same maths: TensorFlow's fused batch "
                          "norm, a native leaky ReLU and oneDNN's CPU kernels. Results agree with "
                          "the default to float32 rounding, not bit for bit.")
@@ -198,7 +202,7 @@ def config_from_flags():
         num_continuous=FLAGS.num_continuous, style_size=FLAGS.style_size,
         use_batch_norm=FLAGS.use_batch_norm, fix_std=FLAGS.fix_std, infogan=FLAGS.infogan,
         categorical_lambda=FLAGS.categorical_lambda, continuous_lambda=FLAGS.continuous_lambda,
-        mutual_info_loss=FLAGS.mutual_info_loss)
+        mutual_info_loss=FLAGS.mutual_info_loss, style_noise=FLAGS.style_noise)
     config = TrainConfig(
         model=model, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
         generator_lr=FLAGS.generator_lr, discriminator_lr=FLAGS.discriminator_lr,

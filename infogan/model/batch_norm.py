@@ -58,7 +58,21 @@ def fused_batch_norm(inputs, scale, offset, epsilon, mean=None, variance=None):
     return outputs, tf.stop_gradient(batch_mean), tf.stop_gradient(biased)
 
 
-class ConvBatchNorm(keras.layers.Layer):
+class _BatchNorm(keras.layers.Layer):
+    """What both batch norms share: whether they run TensorFlow's fused kernel, which takes 16-bit
+    inputs as they are (Keras would cast them to float32)."""
+
+    def __init__(self, fused=False, **kwargs):
+        super().__init__(autocast=False, **kwargs)
+        self.fused = fused
+
+    def runs_fused(self):
+        """Whether this call takes the fused kernel: with `fused`, but not inside the replicas of a
+        tf.distribute strategy, whose global-batch statistics `replicas.moments` computes."""
+        return self.fused and not replicas.replicated()
+
+
+class ConvBatchNorm(_BatchNorm):
     """Batch norm of the conv/deconv layers: gamma ~ N(1, 0.02), beta = 0, EMA decay 0.9.
 
     The moving statistics are exponential moving averages whose shadows start at 0 (no
@@ -71,8 +85,8 @@ class ConvBatchNorm(keras.layers.Layer):
     """
 
     def __init__(self, num_passes=1, fused=False, **kwargs):
-        super().__init__(**kwargs)
-        self.num_passes, self.fused = num_passes, fused
+        super().__init__(fused=fused, **kwargs)
+        self.num_passes = num_passes
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -102,7 +116,7 @@ class ConvBatchNorm(keras.layers.Layer):
         moving_variance = self.moving_variances[pass_index]
         if not training:
             mean, variance = tf.convert_to_tensor(moving_mean), tf.convert_to_tensor(moving_variance)
-        fused = self.fused and not replicas.replicated()  # global statistics: see replicas.moments
+        fused = self.runs_fused()
         if fused:
             outputs, batch_mean, batch_variance = fused_batch_norm(
                 inputs, self.gamma, self.beta, CONV_EPSILON,
@@ -123,7 +137,7 @@ class ConvBatchNorm(keras.layers.Layer):
         return tf.nn.batch_normalization(inputs, mean, variance, self.beta, self.gamma, CONV_EPSILON)
 
 
-class FcBatchNorm(keras.layers.Layer):
+class FcBatchNorm(_BatchNorm):
     """Batch norm of the fully connected layers: beta only (no gamma), epsilon 1e-3.
 
     Moving statistics start at mean 0 / variance 1 and follow decay 0.999 with the biased batch
@@ -132,8 +146,8 @@ class FcBatchNorm(keras.layers.Layer):
     """
 
     def __init__(self, update_moving_statistics=True, fused=False, **kwargs):
-        super().__init__(**kwargs)
-        self.update_moving_statistics, self.fused = update_moving_statistics, fused
+        super().__init__(fused=fused, **kwargs)
+        self.update_moving_statistics = update_moving_statistics
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -145,7 +159,7 @@ class FcBatchNorm(keras.layers.Layer):
                                                aggregation=STATISTICS)
 
     def call(self, inputs, training=False):
-        if self.fused and not replicas.replicated():
+        if self.runs_fused():
             return self._fused_call(inputs, training)
         if training:
             axes = list(range(len(inputs.shape) - 1))

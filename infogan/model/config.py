@@ -3,6 +3,8 @@ and where the mutual-information loss goes. Imports no TensorFlow."""
 import dataclasses
 from typing import Tuple
 
+from infogan.model.noise import NORMAL_STYLE
+
 DEFAULT_GENERATOR = "fc:1024,fc:7x7x128,reshape:7:7:128,deconv:4:2:64,deconv:4:2:1:sigmoid"
 DEFAULT_DISCRIMINATOR = "conv:4:2:64:lrelu,conv:4:2:128:lrelu,fc:1024:lrelu"
 # Where the mutual-information loss goes:
@@ -14,7 +16,8 @@ MUTUAL_INFO_LOSSES = (SEPARATE_UPDATE, GAN_LOSSES)
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """The model flags of the TF1 code, with its defaults (docs/tf1_semantics.md §8), and
-    `mutual_info_loss` (SEPARATE_UPDATE, the TF1 code's, or GAN_LOSSES)."""
+    `mutual_info_loss` (SEPARATE_UPDATE, the TF1 code's, or GAN_LOSSES) and `style_noise`
+    (a STYLE_NOISES name: the style noise's distribution)."""
     generator: str = DEFAULT_GENERATOR
     discriminator: str = DEFAULT_DISCRIMINATOR
     categorical_cardinality: Tuple[int, ...] = (10,)
@@ -26,6 +29,7 @@ class ModelConfig:
     categorical_lambda: float = 1.0
     continuous_lambda: float = 1.0
     mutual_info_loss: str = SEPARATE_UPDATE
+    style_noise: str = NORMAL_STYLE
 
     @property
     def z_size(self):

@@ -9,6 +9,7 @@ does. The original functions keep their roles and take that object as first argu
 import dataclasses
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from infogan.model.architecture import describe_network, parse_architecture
@@ -42,7 +43,10 @@ def fast_leaky_rectify(x):
     def gradient(upstream):
         # The outputs have the inputs' signs; reading them (not x) lets Grappler fuse a conv's
         # bias and this activation into one kernel.
-        return tf.where(outputs < 0, LRELU_LEAK * upstream, upstream)
+        # LeakyReluGrad passes the gradient where its `features` are > 0: nudged by the smallest
+        # normal float, exactly the inputs >= 0 (denormals are flushed to zero on CPUs).
+        nudged = outputs + tf.constant(np.finfo(np.float32).tiny, outputs.dtype)
+        return tf.raw_ops.LeakyReluGrad(gradients=upstream, features=nudged, alpha=LRELU_LEAK)
     return outputs, gradient
 
 
@@ -75,7 +79,8 @@ class WeightLayer(keras.layers.Layer):
     """
 
     def __init__(self, num_outputs, activation="relu", batch_norm=None, kernels=FAITHFUL, **kwargs):
-        super().__init__(**kwargs)
+        # Keras would cast 16-bit inputs to float32; the layer decides (see `call`).
+        super().__init__(autocast=False, **kwargs)
         self.num_outputs = num_outputs
         self.activation_name = activation
         self.batch_norm = batch_norm
@@ -90,11 +95,11 @@ class WeightLayer(keras.layers.Layer):
         raise NotImplementedError
 
     def _product(self, inputs):
+        """The product, in the kernels' matmul dtype (inputs of another dtype are cast to it)."""
         if self.kernels.matmul_dtype == "float32":
             return self.transform(inputs, self.kernel)
         low = tf.as_dtype(self.kernels.matmul_dtype)
-        outputs = self.transform(tf.cast(inputs, low), tf.cast(self.kernel, low))
-        return tf.cast(outputs, tf.float32)
+        return self.transform(tf.cast(inputs, low), tf.cast(self.kernel, low))
 
     def build(self, input_shape):
         self.kernel = self.add_weight(name="weights", shape=self.kernel_shape(input_shape),
@@ -105,6 +110,11 @@ class WeightLayer(keras.layers.Layer):
 
     def call(self, inputs, training=False, pass_index=0, update_in_inference=False):
         outputs = self._product(inputs)
+        # Mixed precision: a fused batch norm takes the 16-bit product as it is (its statistics are
+        # float32) and so does the activation after it, up to the next product; elsewhere the
+        # bias, batch norm and activation are float32.
+        if self.batch_norm is None or not self.batch_norm.runs_fused():
+            outputs = tf.cast(outputs, tf.float32)
         if self.bias is not None:
             outputs = tf.nn.bias_add(outputs, self.bias)
         elif isinstance(self.batch_norm, ConvBatchNorm):

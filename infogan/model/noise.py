@@ -5,6 +5,10 @@ the same calls as the original, so that `np.random.seed(s)` fixes the same noise
 """
 import numpy as np
 
+# The style noise's distribution: the TF1 code's N(0, 1), or openai/InfoGAN's U(-1, 1).
+NORMAL_STYLE, UNIFORM_STYLE = "normal", "uniform"
+STYLE_NOISES = (NORMAL_STYLE, UNIFORM_STYLE)
+
 
 def make_one_hot(indices, size):
     """One-hot encodes integer indices.
@@ -21,15 +25,25 @@ def make_one_hot(indices, size):
     return one_hot
 
 
-def create_continuous_noise(num_continuous, style_size, size):
-    """Draws continuous codes U(-1, 1) then style noise N(0, 1).
+def create_style_noise(style_size, size, style=NORMAL_STYLE):
+    """Draws style noise: N(0, 1) (the TF1 code), or U(-1, 1) with style=UNIFORM_STYLE.
+
+    Returns:
+      float64 array [size, style_size].
+    """
+    if style == UNIFORM_STYLE:
+        return np.random.uniform(-1.0, 1.0, size=(size, style_size))
+    return np.random.standard_normal(size=(size, style_size))
+
+
+def create_continuous_noise(num_continuous, style_size, size, style=NORMAL_STYLE):
+    """Draws continuous codes U(-1, 1) then style noise (N(0, 1) unless `style` says otherwise).
 
     Returns:
       float64 array [size, num_continuous + style_size]: codes first, then style.
     """
     continuous = np.random.uniform(-1.0, 1.0, size=(size, num_continuous))
-    style = np.random.standard_normal(size=(size, style_size))
-    return np.hstack([continuous, style])
+    return np.hstack([continuous, create_style_noise(style_size, size, style)])
 
 
 def create_categorical_noise(categorical_cardinality, size):
@@ -54,20 +68,31 @@ def encode_infogan_noise(categorical_cardinality, categorical_samples, continuou
     return np.hstack(blocks)
 
 
-def create_infogan_noise_sample(categorical_cardinality, num_continuous, style_size):
+def create_infogan_noise_sample(categorical_cardinality, num_continuous, style_size,
+                                style=NORMAL_STYLE):
     """Returns `sample(batch_size)` drawing InfoGAN noise.
 
     Column layout: [categorical one-hots | continuous codes | style noise].
     """
     def sample(batch_size):
         categorical = create_categorical_noise(categorical_cardinality, size=batch_size)
-        continuous = create_continuous_noise(num_continuous, style_size, size=batch_size)
+        continuous = create_continuous_noise(num_continuous, style_size, size=batch_size, style=style)
         return encode_infogan_noise(categorical_cardinality, categorical, continuous)
     return sample
 
 
-def create_gan_noise_sample(style_size):
-    """Returns `sample(batch_size)` drawing plain GAN noise N(0, 1) of width style_size."""
+def create_gan_noise_sample(style_size, style=NORMAL_STYLE):
+    """Returns `sample(batch_size)` drawing plain GAN noise of width style_size (N(0, 1) unless
+    `style` says otherwise)."""
     def sample(batch_size):
-        return np.random.standard_normal(size=(batch_size, style_size))
+        return create_style_noise(style_size, batch_size, style)
     return sample
+
+
+def make_noise_sampler(model_config):
+    """`sample(batch_size)` drawing the noise of a model.ModelConfig: InfoGAN or GAN mode."""
+    if model_config.infogan:
+        return create_infogan_noise_sample(model_config.categorical_cardinality,
+                                           model_config.num_continuous, model_config.style_size,
+                                           model_config.style_noise)
+    return create_gan_noise_sample(model_config.style_size, model_config.style_noise)

@@ -25,6 +25,7 @@ from infogan.cli import train as train_cli
 from infogan.config import ConfigError, validate
 from infogan.model.architecture import ArchitectureError, parse_architecture
 from infogan.model.config import SEPARATE_UPDATE
+from infogan.model.noise import NORMAL_STYLE
 
 FLAGS = flags.FLAGS
 PROGRAM = "parity"
@@ -75,6 +76,7 @@ def check_tf1_computation(config):
     beyond = [flag for flag, used in (
         ("--recipe %s" % config.recipe, config.recipe != "tf1"),
         ("--mutual_info_loss %s" % model.mutual_info_loss, model.mutual_info_loss != SEPARATE_UPDATE),
+        ("--style_noise %s" % model.style_noise, model.style_noise != NORMAL_STYLE),
         ("--fast", config.fast), ("--precision %s" % config.precision, config.precision != "float32"),
         ("--jit_compile", config.jit_compile),
         ("--distribution_strategy %s" % config.distribution_strategy,

@@ -10,7 +10,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from infogan import plots
-from infogan.training.loop import epoch_line, make_noise_sampler
+from infogan.model.noise import make_noise_sampler
+from infogan.training.loop import epoch_line
 from infogan.training.plotter import GAN_PLOT_IMAGES
 
 # TF1Reference step results -> the port's result keys (the TensorBoard tags where there is one).

@@ -24,13 +24,14 @@ import tensorflow as tf
 
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.networks import FAKE_PASS, REAL_PASS
+from infogan.model.noise import make_noise_sampler
 from infogan.parity.checkout import epoch_lines, run_checkout
 from infogan.parity.compare import (IterationComparison, compare_images, compare_iterations,
                                     compare_states, max_abs_difference, report_lines)
 from infogan.parity.reference import TF1Reference
 from infogan.parity.reference_loop import (Plot, RunRecord, replay_reference, tf1_schedule,
                                            train_reference)
-from infogan.training.loop import load_images, make_noise_sampler, train_models
+from infogan.training.loop import load_images, train_models
 from infogan.training.plotter import Plotter
 from infogan.training.step import batch_agnostic_function, build_optimizers, make_train_iteration
 from infogan.training.summaries import SummaryLogger, read_logs

@@ -26,7 +26,7 @@ from infogan.model.config import ModelConfig
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.architecture import infer_output_shapes, parse_architecture
 from infogan.model.networks import REAL_PASS
-from infogan.model.noise import create_infogan_noise_sample
+from infogan.model.noise import make_noise_sampler
 from infogan.tools import metrics
 from infogan.training.checkpoints import restore_networks
 from infogan.training.step import build_optimizers
@@ -86,8 +86,7 @@ def continuous_correlations(models, num_samples, batch_size, seed=0):
     """Pearson correlation between each continuous code and Q's predicted mean on G's samples."""
     config = models.config
     np.random.seed(seed)
-    sample = create_infogan_noise_sample(config.categorical_cardinality, config.num_continuous,
-                                         config.style_size)
+    sample = make_noise_sampler(config)
     offset = sum(config.categorical_cardinality)
     codes, predicted = [], []
     for _ in range(max(1, num_samples // batch_size)):

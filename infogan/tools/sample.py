@@ -9,7 +9,7 @@ import tensorflow as tf
 from infogan import plots
 from infogan.config import ConfigError
 from infogan.model.models import noise_to_tensor
-from infogan.training.loop import make_noise_sampler
+from infogan.model.noise import make_noise_sampler
 
 COLUMNS = 10
 

@@ -15,7 +15,7 @@ from infogan import data
 from infogan.config import ConfigError
 from infogan.distribute import strategies
 from infogan.model.models import build_models, kernels_for, noise_to_tensor
-from infogan.model.noise import create_gan_noise_sample, create_infogan_noise_sample
+from infogan.model.noise import make_noise_sampler
 from infogan.training import checkpoints, run_folder
 from infogan.training.plotter import Plotter
 from infogan.training.progress import Progress
@@ -69,17 +69,13 @@ def epoch_line(epoch, means, discriminator_lr, generator_lr, infogan):
     return line + INFOGAN_SUFFIX % means["infogan_loss"] if infogan else line
 
 
+class RunComplete(ConfigError):
+    """A resumed run has already trained as long as its configuration asks."""
+
+
 class TrainingDiverged(RuntimeError):
     """An objective, weight or optimiser value became NaN or infinite; the message names what,
     when, and the last finite checkpoint."""
-
-
-def make_noise_sampler(model_config):
-    """The TF1 noise sampler for InfoGAN or GAN mode."""
-    if model_config.infogan:
-        return create_infogan_noise_sample(model_config.categorical_cardinality,
-                                           model_config.num_continuous, model_config.style_size)
-    return create_gan_noise_sample(model_config.style_size)
 
 
 @dataclasses.dataclass
@@ -270,14 +266,14 @@ def check_not_complete(config, position, num_batches):
       position: (iteration, epoch, batches done in it) of its checkpoint.
 
     Raises:
-      ConfigError: saying so, and which flag extends it.
+      RunComplete: saying so, and which flag extends it.
     """
     iteration, epoch, done = position
     finished = epoch + (done == num_batches) >= config.epochs
     if finished or iteration >= (config.max_iterations or float("inf")):
         limit = ("its %d epochs" % config.epochs if finished
                  else "--max_iterations %d" % config.max_iterations)
-        raise ConfigError("the run in %s is complete: it reached %s (iteration %d); to train it "
+        raise RunComplete("the run in %s is complete: it reached %s (iteration %d); to train it "
                           "further, pass a larger %s with --resume" % (
                               config.logdir, limit, iteration,
                               "--epochs" if finished else "--max_iterations"))
