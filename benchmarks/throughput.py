@@ -28,6 +28,8 @@ TWO_WORKERS_BF16 = "port, 2 workers x 1 thread, --allreduce_precision bfloat16"
 ROWS = {
     TF1: ({}, {"tf1": True}),
     "TF1 reference, oneDNN on": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, {"tf1": True}),
+    # TensorFlow turns oneDNN on by default on some CPUs (AVX-512) and off on others.
+    "TF1 reference, oneDNN off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, {"tf1": True}),
     PORT: ({}, {}),
     "port --fast": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, {"fast": True}),
     "port --fast --precision mixed_bfloat16": ({"TF_ENABLE_ONEDNN_OPTS": "1"},

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -128,6 +129,26 @@ def launch_workers(indices, *args):
     return processes
 
 
+def communicate_counting_threads(processes):
+    """Waits for `processes`: their (stdout, stderr, exit status), and the most threads each had
+    while it ran (from /proc)."""
+    results, peaks = [None] * len(processes), [0] * len(processes)
+
+    def wait(index):
+        results[index] = processes[index].communicate(timeout=600) + (processes[index].returncode,)
+    waiters = [threading.Thread(target=wait, args=(index,)) for index in range(len(processes))]
+    for waiter in waiters:
+        waiter.start()
+    while any(waiter.is_alive() for waiter in waiters):
+        for index, process in enumerate(processes):
+            try:
+                peaks[index] = max(peaks[index], len(os.listdir("/proc/%d/task" % process.pid)))
+            except OSError:  # exited
+                pass
+        time.sleep(0.1)
+    return results, peaks
+
+
 def start_workers(logdir, indices, *extra):
     """Runs the tiny run on workers of a 2-worker cluster, the same command for each: their
     (stdout, stderr, exit status)."""
@@ -138,9 +159,13 @@ def start_workers(logdir, indices, *extra):
 def test_two_workers_train_as_one_device_and_only_the_chief_writes(tmp_path):
     reference = epoch_lines(run(os.path.join(REPO_ROOT, "train.py"), *TINY_RUN, "--logdir",
                                 str(tmp_path / "one"), "--epochs", "1"))
-    (chief_out, chief_err, chief_status), (other_out, other_err, other_status) = start_workers(
-        tmp_path / "run", [0, 1], "--epochs", "1", "--worker_timeout", "120")
+    processes = launch_workers([0, 1], *TINY_RUN, "--logdir", str(tmp_path / "run"), "--epochs",
+                               "1", "--worker_timeout", "120")
+    results, peak_threads = communicate_counting_threads(processes)
+    (chief_out, chief_err, chief_status), (other_out, other_err, other_status) = results
     assert chief_status == 0 and other_status == 0, chief_err[-2000:] + other_err[-2000:]
+    # No thread per collective op (what a collective timeout costs): the thread pools only.
+    assert max(peak_threads) < 200 + 4 * os.cpu_count(), peak_threads
     assert epoch_lines(chief_out) == reference == epoch_lines(other_out)
     assert "Saving tensorboard logs to %r" % str(tmp_path / "run") in chief_out
     assert str(tmp_path / "run") not in other_out  # the other worker wrote in a temporary folder

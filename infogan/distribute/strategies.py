@@ -75,8 +75,8 @@ def make_strategy(name, num_gpus=0, num_cpu_devices=1, worker_timeout=300, tpu_a
 
 def _multi_worker_strategy(timeout_seconds):
     """MultiWorkerMirroredStrategy from TF_CONFIG, with bounded waits: the coordination service
-    gives up on a worker that does not register or stops sending heartbeats, and collectives
-    time out, after `timeout_seconds`."""
+    gives up on a worker that does not register or stops sending heartbeats after
+    `timeout_seconds`."""
     # The coordination service must be configured before the strategy does it with its
     # defaults (no registration timeout); TensorFlow offers no public call for it.
     from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
@@ -94,7 +94,11 @@ def _multi_worker_strategy(timeout_seconds):
         service_type="standalone", service_leader=multi_worker_util.coordination_leader(cluster),
         coordinated_jobs=jobs, cluster_register_timeout_in_ms=milliseconds,
         heartbeat_timeout_in_ms=milliseconds, shutdown_barrier_timeout_in_ms=milliseconds)
-    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout_seconds)
+    # No timeout on the collectives themselves: TensorFlow's CPU runtime starts one sleeping
+    # thread per collective op for it (about a hundred an iteration, each alive for the whole
+    # timeout), which exhausts the process's threads within minutes. A worker that dies is
+    # seen at once (its connection closes); one that hangs, by the heartbeats above.
+    options = tf.distribute.experimental.CommunicationOptions()
     # The strategy waits in C++ for every worker; the registration timeout above does not end
     # that wait in TF 2.21, so a watchdog does.
     return _within(timeout_seconds, "the workers of TF_CONFIG did not all come up within "
