@@ -177,17 +177,20 @@ def _spread(values, digits):
 
 
 def time_to_accuracy_table(workdir, settings, thresholds):
-    """Markdown: per setting and threshold, how many seeds reached it, then the epochs and the
-    CPU minutes of training it took (mean (min-max) over those seeds), and the best run's. CPU
-    time (user + system of the training process) does not depend on what else the machine ran."""
-    lines = ["| setting | seeds | CPU min/epoch (median) | " + " | ".join(
+    """Markdown: per setting, its seeds and how many epochs each ran; per threshold, how many
+    seeds reached it, then the epochs and the CPU minutes of training it took (mean (min-max) over
+    those seeds), and the best run's. CPU time (user + system of the training process) does not
+    depend on what else the machine ran."""
+    lines = ["| setting | seeds | epochs run | CPU min/epoch (median) | " + " | ".join(
         "%.0f%%: reached / epochs / CPU minutes / best" % (100 * t) for t in thresholds) + " |",
-        "|---|---|---|" + "---|" * len(thresholds)]
+        "|---|---|---|---|" + "---|" * len(thresholds)]
     for setting in settings:
         results = load_results(os.path.join(workdir, setting, RESULTS_FILE))
         epoch_minutes = sorted(entry["epoch_cpu_seconds"] / 60 for seed in results.values()
                                for entry in seed.values())
+        runs = sorted(len(seed) for seed in results.values()) or [0]
         cells = [setting, str(len(results)),
+                 "%d" % runs[0] if runs[0] == runs[-1] else "%d-%d" % (runs[0], runs[-1]),
                  "%.1f" % epoch_minutes[len(epoch_minutes) // 2] if epoch_minutes else "-"]
         for threshold in thresholds:
             reached = [hit for hit in (epochs_to_reach(seed, threshold) for seed in results.values()) if hit]

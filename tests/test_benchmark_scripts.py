@@ -128,7 +128,7 @@ def test_time_to_accuracy_table_counts_epochs_and_cpu_minutes(tmp_path):
     (tmp_path / "a=1,b=2" / "results.json").write_text(json.dumps(runs))
     header, _, row = quality.time_to_accuracy_table(str(tmp_path), ["a=1,b=2"], [0.7, 0.9, 0.95])
     cells = row.strip("| ").split(" | ")
-    assert cells[:3] == ["a=1,b=2", "2", "1.5"]  # median of 1, 1.5 and 2 minutes an epoch
-    assert cells[3] == "2/2 / 1.5 (1.0-2.0) / 2.2 (2.0-2.5) / epoch 1, 2.0 CPU min"
-    assert cells[4] == "1/2 / 2.0 (2.0-2.0) / 2.5 (2.5-2.5) / epoch 2, 2.5 CPU min"
-    assert cells[5] == "0/2 / - / - / -" and "95%" in header
+    assert cells[:4] == ["a=1,b=2", "2", "1-2", "1.5"]  # median of 1, 1.5 and 2 minutes an epoch
+    assert cells[4] == "2/2 / 1.5 (1.0-2.0) / 2.2 (2.0-2.5) / epoch 1, 2.0 CPU min"
+    assert cells[5] == "1/2 / 2.0 (2.0-2.0) / 2.5 (2.5-2.5) / epoch 2, 2.5 CPU min"
+    assert cells[6] == "0/2 / - / - / -" and "95%" in header
