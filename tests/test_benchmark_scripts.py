@@ -104,6 +104,20 @@ def test_throughput_times_each_row_in_its_own_process():
     assert rows[1].endswith("| 1.00x |")
 
 
+def test_kernels_times_every_product_in_both_precisions():
+    result = run_script("kernels.py", "--batch_size", "2", "--repeats", "1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "space-to-depth filter gradient checked" in lines[0]
+    rows = [line.split(" | ") for line in lines if line.startswith("| ") and "---" not in line]
+    products = [row for row in rows if len(row) == 6][1:]
+    assert len(products) == 3 * 3 + 2 * 3 + 1  # fc and conv layers' three products, one alternative
+    assert all(row[5].endswith("x |") and float(row[3]) > 0 for row in products)
+    summary = [row[0][2:] for row in rows if len(row) == 4][1:]
+    assert summary == ["matmul forward", "matmul input gradient", "matmul weight gradient",
+                       "conv forward", "conv input gradient", "conv filter gradient"]
+
+
 def test_scaling_prints_the_efficiency_the_speed_up_and_the_allreduce_volume():
     result = run_script("scaling.py", "--batch_size", "8", "--iterations", "1", "--repeats", "1",
                         "--warmup", "1", "--allreduce_repeats", "1")

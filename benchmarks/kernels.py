@@ -1,0 +1,170 @@
+"""What bfloat16 buys each matrix product and convolution of a training iteration.
+
+Times, one at a time and with oneDNN's kernels (as `--fast` runs them), every kind of product
+that the default networks compute in an iteration: the forward product, the input gradient and
+the weight gradient of D's and Q's and G's large fc layers and of the two convolution shapes (D's
+convs; G's deconvs are the same convolutions transposed). Each runs in float32 and in bfloat16;
+the table gives the median milliseconds per call (tf.function call overhead included), the
+multiply-accumulates, and the bfloat16 speed-up. One row times an alternative that `--fast` does
+not use: the larger convolution's filter gradient as a space-to-depth rearrangement and one
+matrix product (checked against the convolution kernel before it is timed).
+
+    python benchmarks/kernels.py --batch_size 64 --repeats 30
+"""
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"  # read when TensorFlow loads
+
+from absl import app, flags  # noqa: E402
+
+flags.DEFINE_integer("batch_size", 64, "Batch size of the products (the training batch).")
+flags.DEFINE_integer("repeats", 30, "Timed calls per product and precision (median reported).")
+FLAGS = flags.FLAGS
+
+FC_LAYERS = (  # name, rows per image, inputs, outputs
+    ("D fc 1024 (on each of 7x7 positions)", 49, 128, 1024),
+    ("Q fc 128 (on D's 50176 features)", 1, 50176, 128),
+    ("G fc 7x7x128", 1, 1024, 6272),
+)
+CONV_LAYERS = (  # name, input [H, W, C], output channels; 4x4 kernels, stride 2, SAME
+    ("conv 14x14x64 -> 7x7x128 (D conv 2, G deconv 1)", (14, 14, 64), 128),
+    ("conv 28x28x1 -> 14x14x64 (D conv 1, G deconv 2)", (28, 28, 1), 64),
+)
+KERNEL, STRIDE = 4, 2
+
+
+def fc_products(tf, batch_size):
+    """[(name, kind, macs, make(dtype) -> (function, args))] for the fc layers' three products."""
+    products = []
+    for name, positions, inputs, outputs in FC_LAYERS:
+        rows = batch_size * positions
+        macs = rows * inputs * outputs
+
+        def make(shapes, transpose_a=False, transpose_b=False):
+            def build(dtype):
+                args = [tf.cast(tf.random.normal(shape), dtype) for shape in shapes]
+                return tf.function(lambda a, b: tf.matmul(a, b, transpose_a=transpose_a,
+                                                          transpose_b=transpose_b)), args
+            return build
+        products += [
+            (name, "matmul forward", macs, make([[rows, inputs], [inputs, outputs]])),
+            (name, "matmul input gradient", macs,
+             make([[rows, outputs], [inputs, outputs]], transpose_b=True)),
+            (name, "matmul weight gradient", macs,
+             make([[rows, inputs], [rows, outputs]], transpose_a=True)),
+        ]
+    return products
+
+
+def conv_products(tf, batch_size):
+    """[(name, kind, macs, make(dtype) -> (function, args))] for the convolutions' three
+    products, and the larger one's filter gradient as space-to-depth and a matrix product."""
+    products = []
+    for index, (name, (height, width, channels), outputs) in enumerate(CONV_LAYERS):
+        input_shape = [batch_size, height, width, channels]
+        output_shape = [batch_size, height // STRIDE, width // STRIDE, outputs]
+        filter_shape = [KERNEL, KERNEL, channels, outputs]
+        macs = batch_size * (height // STRIDE) * (width // STRIDE) * KERNEL * KERNEL * channels * outputs
+
+        def make(function, shapes):
+            def build(dtype):
+                return tf.function(function), [tf.cast(tf.random.normal(s), dtype) for s in shapes]
+            return build
+
+        def forward(x, w):
+            return tf.nn.conv2d(x, w, STRIDE, "SAME")
+
+        def input_gradient(w, dy, input_shape=input_shape):
+            return tf.nn.conv2d_transpose(dy, w, input_shape, STRIDE, "SAME")
+
+        def filter_gradient(x, dy, filter_shape=filter_shape):
+            return tf.compat.v1.nn.conv2d_backprop_filter(x, filter_shape, dy,
+                                                          [1, STRIDE, STRIDE, 1], "SAME")
+        products += [
+            (name, "conv forward", macs, make(forward, [input_shape, filter_shape])),
+            (name, "conv input gradient", macs, make(input_gradient, [filter_shape, output_shape])),
+            (name, "conv filter gradient", macs, make(filter_gradient, [input_shape, output_shape])),
+        ]
+        if index == 0:
+            products.append((name, "filter gradient as space-to-depth + matmul (not used)", macs,
+                             make(lambda x, dy: space_to_depth_filter_gradient(tf, x, dy),
+                                  [input_shape, output_shape])))
+    return products
+
+
+def space_to_depth_filter_gradient(tf, x, dy):
+    """The filter gradient of a 4x4, stride-2, SAME convolution of an even-sized input.
+
+    SAME pads one row and column on each side; after a 2x2 space-to-depth, kernel row 2a + r of
+    output row i reads block row i + a, phase r. The four (a, b) block shifts side by side are
+    the patch matrix, rows = output positions, columns ordered (a, b, r, s, channel).
+
+    Returns:
+      [4, 4, channels, outputs], as Conv2DBackpropFilter.
+    """
+    _, height, width, channels = x.shape
+    outputs = dy.shape[-1]
+    blocks = tf.nn.space_to_depth(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), 2)
+    shifts = [blocks[:, a:a + height // 2, b:b + width // 2, :] for a in (0, 1) for b in (0, 1)]
+    patches = tf.reshape(tf.concat(shifts, axis=-1), [-1, 16 * channels])
+    gradient = tf.matmul(tf.reshape(dy, [-1, outputs]), patches, transpose_a=True)
+    gradient = tf.reshape(tf.transpose(gradient), [2, 2, 2, 2, channels, outputs])  # a b r s c o
+    return tf.reshape(tf.transpose(gradient, [0, 2, 1, 3, 4, 5]), [4, 4, channels, outputs])
+
+
+def check_space_to_depth(tf, batch_size):
+    """Largest |difference| between the rearranged filter gradient and Conv2DBackpropFilter's,
+    relative to the largest entry, in float32."""
+    (_, (height, width, channels), outputs) = CONV_LAYERS[0]
+    x = tf.random.normal([batch_size, height, width, channels])
+    dy = tf.random.normal([batch_size, height // 2, width // 2, outputs])
+    expected = tf.compat.v1.nn.conv2d_backprop_filter(x, [4, 4, channels, outputs], dy,
+                                                      [1, 2, 2, 1], "SAME")
+    actual = space_to_depth_filter_gradient(tf, x, dy)
+    return float(tf.reduce_max(tf.abs(actual - expected)) / tf.reduce_max(tf.abs(expected)))
+
+
+def median_ms(function, args, repeats):
+    """Median wall milliseconds of one call, after two untimed calls."""
+    for _ in range(2):
+        function(*args).numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function(*args).numpy()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def main(argv):
+    del argv
+    import tensorflow as tf
+    error = check_space_to_depth(tf, FLAGS.batch_size)
+    if error > 1e-5:
+        sys.exit("space-to-depth filter gradient differs from Conv2DBackpropFilter: %.3g" % error)
+    print("batch %d, %d calls each, oneDNN on, %d CPU threads visible; space-to-depth filter "
+          "gradient checked (relative difference %.1e)" % (FLAGS.batch_size, FLAGS.repeats,
+                                                          os.cpu_count(), error))
+    print("| layer | product | GMAC | float32 ms | bfloat16 ms | bfloat16 speed-up |")
+    print("|---|---|---|---|---|---|")
+    totals = {}
+    for name, kind, macs, build in fc_products(tf, FLAGS.batch_size) + conv_products(tf, FLAGS.batch_size):
+        times = [median_ms(*build(dtype), FLAGS.repeats) for dtype in (tf.float32, tf.bfloat16)]
+        print("| %s | %s | %.3f | %.2f | %.2f | %.2fx |" % (name, kind, macs / 1e9, times[0],
+                                                            times[1], times[0] / times[1]))
+        if "not used" not in kind:
+            sums = totals.setdefault(kind, [0.0, 0.0])
+            sums[0], sums[1] = sums[0] + times[0], sums[1] + times[1]
+    print()
+    print("| product | float32 ms (sum) | bfloat16 ms (sum) | bfloat16 speed-up |")
+    print("|---|---|---|---|")
+    for kind, (float32_ms, bfloat16_ms) in totals.items():
+        print("| %s | %.2f | %.2f | %.2fx |" % (kind, float32_ms, bfloat16_ms, float32_ms / bfloat16_ms))
+
+
+if __name__ == "__main__":
+    app.run(main)
