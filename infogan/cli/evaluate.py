@@ -19,7 +19,7 @@ DESCRIPTION = (
     "category 3 need not be the digit 3); NMI and ARI; the confusion matrix; and for each "
     "continuous code the correlation between the code and Q's estimate of it on generated images. "
     "Figures go to <logdir>/eval/. The newest usable checkpoint is read (an unreadable one is "
-    "skipped with a warning); nothing is written to the run.")
+    "skipped with a warning); nothing else is written to the run.")
 FLAG_NAMES = ("logdir", "checkpoint", "tf1_checkpoint", "mnist_dir")
 
 

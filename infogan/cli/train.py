@@ -40,9 +40,9 @@ RESUME_FLAGS = ("resume", "epochs", "max_iterations", "checkpoint_every", "statu
                 "worker_timeout", "tpu", "allreduce_precision", "verbosity")
 DESCRIPTION = (
     "Trains InfoGAN on MNIST (shipped with the package) or a folder of images, computing, printing "
-    "and logging what the TF1 code did. The defaults are the TF1 code's: 100 epochs, about 8-10 "
-    "hours on 2 CPU cores, with checkpoints of about 160 MB each (3 kept). For a first try: "
-    "--epochs 1 (about 5 minutes). Logs go to ./mnist_log/infogan (TensorBoard: tensorboard "
+    "and logging what the TF1 code did. The defaults are the TF1 code's: 100 epochs, 8 to 22 "
+    "hours on 2 CPU cores (machines differ), with checkpoints of about 160 MB each (3 kept). For "
+    "a first try: --epochs 1 (about 5 minutes). Logs go to ./mnist_log/infogan (TensorBoard: tensorboard "
     "--logdir mnist_log); Ctrl-C stops with a checkpoint that --resume continues.")
 
 
