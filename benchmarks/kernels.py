@@ -37,62 +37,67 @@ CONV_LAYERS = (  # name, input [H, W, C], output channels; 4x4 kernels, stride 2
 KERNEL, STRIDE = 4, 2
 
 
+def _product(tf, function, shapes):
+    """make(dtype) -> (tf.function of `function`, random inputs of `shapes` in that dtype)."""
+    def make(dtype):
+        return tf.function(function), [tf.cast(tf.random.normal(shape), dtype) for shape in shapes]
+    return make
+
+
 def fc_products(tf, batch_size):
     """[(name, kind, macs, make(dtype) -> (function, args))] for the fc layers' three products."""
+    def matmul(transpose_a=False, transpose_b=False):
+        return lambda a, b: tf.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
     products = []
     for name, positions, inputs, outputs in FC_LAYERS:
         rows = batch_size * positions
         macs = rows * inputs * outputs
-
-        def make(shapes, transpose_a=False, transpose_b=False):
-            def build(dtype):
-                args = [tf.cast(tf.random.normal(shape), dtype) for shape in shapes]
-                return tf.function(lambda a, b: tf.matmul(a, b, transpose_a=transpose_a,
-                                                          transpose_b=transpose_b)), args
-            return build
         products += [
-            (name, "matmul forward", macs, make([[rows, inputs], [inputs, outputs]])),
+            (name, "matmul forward", macs,
+             _product(tf, matmul(), [[rows, inputs], [inputs, outputs]])),
             (name, "matmul input gradient", macs,
-             make([[rows, outputs], [inputs, outputs]], transpose_b=True)),
+             _product(tf, matmul(transpose_b=True), [[rows, outputs], [inputs, outputs]])),
             (name, "matmul weight gradient", macs,
-             make([[rows, inputs], [rows, outputs]], transpose_a=True)),
+             _product(tf, matmul(transpose_a=True), [[rows, inputs], [rows, outputs]])),
         ]
     return products
+
+
+def conv_filter_gradient(tf, x, dy):
+    """Conv2DBackpropFilter of a 4x4, stride-2, SAME convolution of `x`, output gradient `dy`."""
+    return tf.compat.v1.nn.conv2d_backprop_filter(
+        x, [KERNEL, KERNEL, x.shape[-1], dy.shape[-1]], dy, [1, STRIDE, STRIDE, 1], "SAME")
 
 
 def conv_products(tf, batch_size):
     """[(name, kind, macs, make(dtype) -> (function, args))] for the convolutions' three
     products, and the larger one's filter gradient as space-to-depth and a matrix product."""
+    def forward(x, w):
+        return tf.nn.conv2d(x, w, STRIDE, "SAME")
+
+    def input_gradient(w, dy):
+        input_shape = [dy.shape[0], dy.shape[1] * STRIDE, dy.shape[2] * STRIDE, w.shape[2]]
+        return tf.nn.conv2d_transpose(dy, w, input_shape, STRIDE, "SAME")
+
     products = []
     for index, (name, (height, width, channels), outputs) in enumerate(CONV_LAYERS):
         input_shape = [batch_size, height, width, channels]
         output_shape = [batch_size, height // STRIDE, width // STRIDE, outputs]
         filter_shape = [KERNEL, KERNEL, channels, outputs]
-        macs = batch_size * (height // STRIDE) * (width // STRIDE) * KERNEL * KERNEL * channels * outputs
-
-        def make(function, shapes):
-            def build(dtype):
-                return tf.function(function), [tf.cast(tf.random.normal(s), dtype) for s in shapes]
-            return build
-
-        def forward(x, w):
-            return tf.nn.conv2d(x, w, STRIDE, "SAME")
-
-        def input_gradient(w, dy, input_shape=input_shape):
-            return tf.nn.conv2d_transpose(dy, w, input_shape, STRIDE, "SAME")
-
-        def filter_gradient(x, dy, filter_shape=filter_shape):
-            return tf.compat.v1.nn.conv2d_backprop_filter(x, filter_shape, dy,
-                                                          [1, STRIDE, STRIDE, 1], "SAME")
+        positions = batch_size * (height // STRIDE) * (width // STRIDE)
+        macs = positions * KERNEL * KERNEL * channels * outputs
         products += [
-            (name, "conv forward", macs, make(forward, [input_shape, filter_shape])),
-            (name, "conv input gradient", macs, make(input_gradient, [filter_shape, output_shape])),
-            (name, "conv filter gradient", macs, make(filter_gradient, [input_shape, output_shape])),
+            (name, "conv forward", macs, _product(tf, forward, [input_shape, filter_shape])),
+            (name, "conv input gradient", macs,
+             _product(tf, input_gradient, [filter_shape, output_shape])),
+            (name, "conv filter gradient", macs,
+             _product(tf, lambda x, dy: conv_filter_gradient(tf, x, dy),
+                      [input_shape, output_shape])),
         ]
         if index == 0:
             products.append((name, "filter gradient as space-to-depth + matmul (not used)", macs,
-                             make(lambda x, dy: space_to_depth_filter_gradient(tf, x, dy),
-                                  [input_shape, output_shape])))
+                             _product(tf, lambda x, dy: space_to_depth_filter_gradient(tf, x, dy),
+                                      [input_shape, output_shape])))
     return products
 
 
@@ -121,9 +126,8 @@ def check_space_to_depth(tf, batch_size):
     relative to the largest entry, in float32."""
     (_, (height, width, channels), outputs) = CONV_LAYERS[0]
     x = tf.random.normal([batch_size, height, width, channels])
-    dy = tf.random.normal([batch_size, height // 2, width // 2, outputs])
-    expected = tf.compat.v1.nn.conv2d_backprop_filter(x, [4, 4, channels, outputs], dy,
-                                                      [1, 2, 2, 1], "SAME")
+    dy = tf.random.normal([batch_size, height // STRIDE, width // STRIDE, outputs])
+    expected = conv_filter_gradient(tf, x, dy)
     actual = space_to_depth_filter_gradient(tf, x, dy)
     return float(tf.reduce_max(tf.abs(actual - expected)) / tf.reduce_max(tf.abs(expected)))
 
@@ -152,7 +156,8 @@ def main(argv):
     print("| layer | product | GMAC | float32 ms | bfloat16 ms | bfloat16 speed-up |")
     print("|---|---|---|---|---|---|")
     totals = {}
-    for name, kind, macs, build in fc_products(tf, FLAGS.batch_size) + conv_products(tf, FLAGS.batch_size):
+    products = fc_products(tf, FLAGS.batch_size) + conv_products(tf, FLAGS.batch_size)
+    for name, kind, macs, build in products:
         times = [median_ms(*build(dtype), FLAGS.repeats) for dtype in (tf.float32, tf.bfloat16)]
         print("| %s | %s | %.3f | %.2f | %.2f | %.2fx |" % (name, kind, macs / 1e9, times[0],
                                                             times[1], times[0] / times[1]))
@@ -163,7 +168,8 @@ def main(argv):
     print("| product | float32 ms (sum) | bfloat16 ms (sum) | bfloat16 speed-up |")
     print("|---|---|---|---|")
     for kind, (float32_ms, bfloat16_ms) in totals.items():
-        print("| %s | %.2f | %.2f | %.2fx |" % (kind, float32_ms, bfloat16_ms, float32_ms / bfloat16_ms))
+        print("| %s | %.2f | %.2f | %.2fx |" % (kind, float32_ms, bfloat16_ms,
+                                                 float32_ms / bfloat16_ms))
 
 
 if __name__ == "__main__":

@@ -42,8 +42,8 @@ DESCRIPTION = (
     "Trains InfoGAN on MNIST (shipped with the package) or a folder of images, computing, printing "
     "and logging what the TF1 code did. The defaults are the TF1 code's: 100 epochs, 8 to 22 "
     "hours on 2 CPU cores (machines differ), with checkpoints of about 160 MB each (3 kept). For "
-    "a first try: --epochs 1 (about 5 minutes). Logs go to ./mnist_log/infogan (TensorBoard: tensorboard "
-    "--logdir mnist_log); Ctrl-C stops with a checkpoint that --resume continues.")
+    "a first try: --epochs 1 (about 5 minutes). Logs go to ./mnist_log/infogan (TensorBoard: "
+    "tensorboard --logdir mnist_log); Ctrl-C stops with a checkpoint that --resume continues.")
 
 
 def define_flags():
