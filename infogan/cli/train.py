@@ -267,8 +267,10 @@ def main(argv):
         common.warn_about_precision(config.precision)
         _train(config)
     except KeyboardInterrupt:
-        print("%s: interrupted before training started; nothing to resume was written"
-              % PROGRAM, file=sys.stderr)
+        state = ("the run in %s is as it was" % config.logdir if config.resume
+                 else "nothing was written")
+        print("%s: interrupted while starting, before training; %s" % (PROGRAM, state),
+              file=sys.stderr)
         sys.exit(130)
 
 

@@ -8,8 +8,10 @@ computes and prints exactly what the uninterrupted run would have.
 A checkpoint is written right after a training step, before the plot and the epoch line that may
 follow that step; a resumed run does those first. Only finite states are written.
 """
+import dataclasses
 import os
 import re
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -89,29 +91,38 @@ class NonFiniteState(RuntimeError):
 
 
 def latest_checkpoint(log_dir):
-    """The newest checkpoint path of a run, or None."""
-    return tf.train.latest_checkpoint(os.path.join(log_dir, CHECKPOINT_SUBDIR))
+    """The newest complete checkpoint of a run (by number, from the files on disk), or None.
+
+    The state file `checkpoints/checkpoint` is not consulted: it can be stale, damaged or written
+    on another machine, and no complete checkpoint is ever hidden by it.
+    """
+    on_disk = checkpoints_on_disk(os.path.join(log_dir, CHECKPOINT_SUBDIR))
+    return on_disk[-1] if on_disk else None
 
 
-def peek_loop_position(log_dir):
-    """(iteration, epoch, batches done in that epoch) of a run's newest checkpoint, read without
-    building any model; None when it cannot be read."""
+@dataclasses.dataclass(frozen=True)
+class CheckpointPeek:
+    """What a run's newest checkpoint says of the loop, read without building any model."""
+    iteration: int
+    epoch: int
+    batch_index: int
+    num_images: int  # the length of the dataset's permutation the run was trained on
+
+
+def peek_newest(log_dir):
+    """The loop position and dataset size of a run's newest checkpoint; None when there is none or
+    it cannot be read (the full restore then falls back and says why)."""
     path = latest_checkpoint(log_dir)
+    if path is None:
+        return None
     try:
         reader = tf.train.load_checkpoint(path)
-        return tuple(int(reader.get_tensor("loop/%s/.ATTRIBUTES/VARIABLE_VALUE" % name))
-                     for name in ("iteration", "epoch", "batch_index"))
+        values = [int(reader.get_tensor("loop/%s/.ATTRIBUTES/VARIABLE_VALUE" % name))
+                  for name in ("iteration", "epoch", "batch_index")]
+        shape = reader.get_variable_to_shape_map()["loop/permutation/.ATTRIBUTES/VARIABLE_VALUE"]
     except Exception:  # noqa: BLE001 - unreadable: the full restore will fall back and say why
         return None
-
-
-def restore_training_state(path, models, optimizers=None):
-    """Loads a run's checkpoint into `models` (and both optimisers when given), not the loop."""
-    objects = network_objects(models)
-    if optimizers is not None:
-        objects.update(discriminator_optimizer=optimizers.discriminator,
-                       generator_optimizer=optimizers.generator)
-    tf.train.Checkpoint(**objects).restore(path).expect_partial()
+    return CheckpointPeek(*values, num_images=int(shape[0]))
 
 
 def checkpoints_on_disk(directory):
@@ -119,28 +130,56 @@ def checkpoints_on_disk(directory):
     numbers = []
     for name in os.listdir(directory) if os.path.isdir(directory) else []:
         match = _CHECKPOINT_INDEX.match(name)
-        if match and os.path.exists(os.path.join(directory, "ckpt-%s.data-00000-of-00001"
+        if match and os.path.isfile(os.path.join(directory, "ckpt-%s.data-00000-of-00001"
                                                  % match.group(1))):
             numbers.append(int(match.group(1)))
     return [os.path.join(directory, "ckpt-%d" % number) for number in sorted(numbers)]
 
 
-def repair_state_file(directory):
-    """Rewrites `checkpoints/checkpoint` from the files on disk when it is unreadable or names
-    checkpoints that are gone. Returns True when it was rewritten."""
+def state_file_text(paths, now=None):
+    """The text of a `checkpoints/checkpoint` state file that lists `paths` (oldest first).
+
+    Paths are written relative to the folder, so a run folder can be moved or copied. Timestamps
+    are the files' times, capped at `now`, and the preserved-timestamp mark is 0: a
+    `tf.train.CheckpointManager` then tracks (and rotates) every listed checkpoint, whatever the
+    clock said when they were written.
+    """
+    now = time.time() if now is None else now
+    names = [os.path.basename(path) for path in paths]
+    times = [min(os.path.getmtime(path + ".index"), now) for path in paths]
+    lines = ['model_checkpoint_path: "%s"' % names[-1]]
+    lines += ['all_model_checkpoint_paths: "%s"' % name for name in names]
+    lines += ["all_model_checkpoint_timestamps: %r" % stamp for stamp in times]
+    lines.append("last_preserved_timestamp: 0.0")
+    return "\n".join(lines) + "\n"
+
+
+def sync_state_file(directory):
+    """Makes `checkpoints/checkpoint` list exactly the complete checkpoints on disk (only the
+    process that holds the run's lock may call it). The file is replaced atomically, and only
+    when its text would change.
+
+    Returns:
+      True when the file was (re)written.
+
+    Raises:
+      OSError: it cannot be written.
+    """
     on_disk = checkpoints_on_disk(directory)
-    try:
-        state = tf.train.get_checkpoint_state(directory)
-        listed = list(state.all_model_checkpoint_paths) if state is not None else []
-    except (ValueError, tf.errors.OpError):
-        listed = []
-    listed = [path if os.path.isabs(path) else os.path.join(directory, path) for path in listed]
-    if not on_disk or (listed and all(os.path.exists(path + ".index") for path in listed)):
+    path = os.path.join(directory, "checkpoint")
+    if not on_disk:
         return False
-    times = [os.path.getmtime(path + ".index") for path in on_disk]
-    tf.compat.v1.train.update_checkpoint_state(directory, on_disk[-1], on_disk,
-                                               all_model_checkpoint_timestamps=times,
-                                               last_preserved_timestamp=min(times))
+    text = state_file_text(on_disk)
+    try:
+        with open(path) as stream:
+            if stream.read() == text:
+                return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    temporary = "%s.tmp%d" % (path, os.getpid())
+    with open(temporary, "w") as stream:
+        stream.write(text)
+    os.replace(temporary, path)
     return True
 
 
@@ -156,7 +195,7 @@ class RunCheckpoints:
             discriminator_optimizer=optimizers.discriminator, generator_optimizer=optimizers.generator,
             loop=loop_state, **network_objects(models), **extra)
         self.directory = os.path.join(log_dir, CHECKPOINT_SUBDIR)
-        repair_state_file(self.directory)
+        sync_state_file(self.directory)  # the manager then tracks every complete checkpoint
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory,
                                                   max_to_keep=MAX_TO_KEEP)
         self._float_variables = [v for v in _tracked_variables(models, optimizers)
@@ -216,7 +255,7 @@ class RunCheckpoints:
           ConfigError: there is no usable checkpoint.
         """
         return restore_newest_usable(
-            self.manager.checkpoints, self.directory,
+            checkpoints_on_disk(self.directory), self.directory,
             lambda path: self.checkpoint.restore(path).assert_existing_objects_matched(),
             self.state_is_finite, warn)
 
@@ -285,7 +324,6 @@ def restore_networks(log_dir, models, checkpoint_path=None, warn=print):
                                   log_dir, CHECKPOINT_SUBDIR, "ckpt-500"))) from None
         return checkpoint_path
     directory = os.path.join(log_dir, CHECKPOINT_SUBDIR)
-    repair_state_file(directory)
     return restore_newest_usable(checkpoints_on_disk(directory), directory, restore, is_finite, warn)
 
 

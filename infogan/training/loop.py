@@ -5,6 +5,7 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import Optional
 
 import keras
 import numpy as np
@@ -124,50 +125,97 @@ def train_models(config):
     config_lib.check_image_shape(config.model, dataset.image_shape)
     config_lib.check_batch_size(config, dataset.num_images)
     num_batches = -(-dataset.num_images // config.batch_size)
+    where = _Whereabouts(log_dir=config.logdir if config.resume else None)
     with StopRequests() as stop, contextlib.ExitStack() as held:
-        strategy = make_strategy(config)  # before any TensorFlow op (multi-worker needs it)
-        if strategy is not None and not strategies.is_chief(strategy):
-            config = private_run_folder(config, held)
-        if config.resume:
-            held.enter_context(run_folder.RunLock(config.logdir))
-            position = checkpoints.peek_loop_position(config.logdir)
-            if position is not None:  # before the networks are built and printed
-                check_not_complete(config, position, num_batches)
-        loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
-        with strategy.scope() if strategy else contextlib.nullcontext():
-            models = build_models(config.model, dataset.image_shape, debug=True,
-                                  kernels=kernels_for(config.fast, config.precision))
-            optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr,
-                                          exchange_dtype=config.allreduce_precision)
-            if config.resume:
-                log_dir, run_checkpoints = config.logdir, _resume(config, models, optimizers,
-                                                                  loop_state, num_batches)
-            else:
-                log_dir, run_checkpoints = _start(config, models, optimizers, loop_state, held)
-        logger = held.enter_context(contextlib.closing(SummaryLogger(log_dir)))
-        logger.start_session(int(loop_state.iteration.numpy()))
-        sample_noise = make_noise_sampler(config.model)
-        plotter = Plotter(models, logger, os.path.join(log_dir, "images"), sample_noise,
-                          config.batch_size)
-        if strategy is None:
-            iteration_fn = make_train_iteration(models, optimizers, jit_compile=config.jit_compile)
-        else:
-            iteration_fn = strategies.make_distributed_iteration(strategy, models, optimizers)
-        progress = Progress(num_batches, config.epochs, terminal=config.progress_bar,
-                            status_every=config.status_every)
-        run = TrainingRun(config, dataset, sample_noise, iteration_fn, optimizers, logger, plotter,
-                          run_checkpoints, loop_state, stop, progress)
         try:
-            run.run()
-        except tf.errors.OpError as error:
-            if config.distribution_strategy != "multi_worker_mirrored":
-                raise
-            raise TrainingStopped(
-                "a worker stopped answering at iteration %d (%s: %s); the others stopped too. "
-                "Restart every worker with the same command and --resume=%s" % (
-                    run.iteration, type(error).__name__, str(error).splitlines()[0][:200],
-                    config.logdir if strategies.is_chief(strategy) else "<the run's --logdir>"),
-                1) from None
+            return _train_in(config, dataset, num_batches, stop, held, where)
+        except KeyboardInterrupt:
+            raise _interrupted(config, stop, where) from None
+
+
+@dataclasses.dataclass
+class _Whereabouts:
+    """How far `train_models` got: the run's folder once it exists, the loop once it runs."""
+    log_dir: Optional[str] = None
+    run: Optional["TrainingRun"] = None
+
+
+def _interrupted(config, stop, where):
+    """The TrainingStopped for a signal that stopped the run at once: while it was starting, or a
+    second signal while it trained (before the checkpoint the first one asked for)."""
+    resume = "Resume with: %s --resume=%s" % (command_name(), where.log_dir)
+    if where.run is None:
+        if config.resume:
+            state = "nothing was trained, and the run in %s is as it was. %s" % (where.log_dir, resume)
+        elif where.log_dir is not None:
+            state = ("its folder %s holds no checkpoint yet; resuming starts it from its first "
+                     "iteration. %s" % (where.log_dir, resume))
+        else:
+            state = "nothing was written"
+        message = "stopped by %s while the run was starting; %s" % (stop.name, state)
+    else:
+        newest = where.run.checkpoints.newest
+        if newest is None:
+            state = "no checkpoint was written yet; resuming starts the run from its first iteration"
+        else:
+            state = "its newest checkpoint is %s" % newest
+        message = ("stopped at once by a second signal (%s first) at iteration %d, without a "
+                   "checkpoint of it; %s. %s" % (stop.name, where.run.iteration, state, resume))
+    return TrainingStopped(message, stop.exit_status)
+
+
+def _train_in(config, dataset, num_batches, stop, held, where):
+    """`train_models` once the data is loaded: the strategy, the run's folder, the models, then the
+    loop. Records in `where` how far it got."""
+    strategy = make_strategy(config)  # before any TensorFlow op (multi-worker needs it)
+    if strategy is not None and not strategies.is_chief(strategy):
+        config = private_run_folder(config, held)
+        where.log_dir = config.logdir
+    if config.resume:
+        held.enter_context(run_folder.RunLock(config.logdir))
+        newest = checkpoints.peek_newest(config.logdir)
+        if newest is not None:  # before the networks are built and printed
+            check_same_dataset(config, newest.num_images, dataset.num_images)
+            check_not_complete(config, (newest.iteration, newest.epoch, newest.batch_index),
+                               num_batches)
+    loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        models = build_models(config.model, dataset.image_shape, debug=True,
+                              kernels=kernels_for(config.fast, config.precision))
+        optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr,
+                                      exchange_dtype=config.allreduce_precision)
+        if config.resume:
+            log_dir, run_checkpoints = config.logdir, _resume(config, models, optimizers,
+                                                              loop_state, num_batches)
+        else:
+            log_dir, run_checkpoints = _start(config, models, optimizers, loop_state, held)
+            where.log_dir = log_dir
+    logger = held.enter_context(contextlib.closing(SummaryLogger(log_dir)))
+    logger.start_session(int(loop_state.iteration.numpy()))
+    sample_noise = make_noise_sampler(config.model)
+    plotter = Plotter(models, logger, os.path.join(log_dir, "images"), sample_noise,
+                      config.batch_size)
+    if strategy is None:
+        iteration_fn = make_train_iteration(models, optimizers, jit_compile=config.jit_compile)
+    else:
+        iteration_fn = strategies.make_distributed_iteration(strategy, models, optimizers)
+    progress = Progress(num_batches, config.epochs, terminal=config.progress_bar,
+                        status_every=config.status_every)
+    run = TrainingRun(config, dataset, sample_noise, iteration_fn, optimizers, logger, plotter,
+                      run_checkpoints, loop_state, stop, progress)
+    where.run = run
+    stop.defer()
+    try:
+        run.run()
+    except tf.errors.OpError as error:
+        if config.distribution_strategy != "multi_worker_mirrored":
+            raise
+        raise TrainingStopped(
+            "a worker stopped answering at iteration %d (%s: %s); the others stopped too. "
+            "Restart every worker with the same command and --resume=%s" % (
+                run.iteration, type(error).__name__, str(error).splitlines()[0][:200],
+                config.logdir if strategies.is_chief(strategy) else "<the run's --logdir>"),
+            1) from None
     return TrainedRun(log_dir, models, optimizers)
 
 
@@ -223,13 +271,13 @@ def _start(config, models, optimizers, loop_state, held):
             config.tf1_checkpoint, "with its Adam state" if with_adam else "fresh Adam state"))
     log_dir, lock = run_folder.create_locked(config)
     held.enter_context(lock)
-    run_checkpoints = checkpoints.RunCheckpoints(log_dir, models, optimizers, loop_state)
     try:
+        run_checkpoints = checkpoints.RunCheckpoints(log_dir, models, optimizers, loop_state)
         run_folder.check_room(log_dir, run_checkpoints.nbytes, checkpoints.MAX_TO_KEEP + 1)
         config_lib.save_run_config(log_dir, dataclasses.replace(config, logdir=log_dir))
-    except (ConfigError, OSError) as error:
+    except BaseException as error:  # a signal too: a folder without config.json is no run
         shutil.rmtree(log_dir, ignore_errors=True)  # it held nothing of the user's
-        if isinstance(error, ConfigError):
+        if not isinstance(error, OSError):
             raise
         raise ConfigError("cannot write in the log folder %s (%s)" % (log_dir, error.strerror)) from None
     loop_state.capture(0, 0, 0, np.arange(loop_state.permutation.shape[0], dtype=np.int32),
@@ -249,6 +297,9 @@ def _resume(config, models, optimizers, loop_state, num_batches):
     if removed:
         print("Removed what interrupted checkpoint writes left: %s" % ", ".join(removed))
     run_checkpoints = checkpoints.RunCheckpoints(config.logdir, models, optimizers, loop_state)
+    if not checkpoints.checkpoints_on_disk(run_checkpoints.directory):
+        _restart(config, models, optimizers, loop_state)
+        return run_checkpoints
     path = run_checkpoints.restore_latest()
     iteration, epoch = int(loop_state.iteration.numpy()), int(loop_state.epoch.numpy())
     done = int(loop_state.batch_index.numpy())
@@ -257,6 +308,33 @@ def _resume(config, models, optimizers, loop_state, num_batches):
     print("Resuming %r from %s (epoch %d, batch %d of %d, iteration %d)" % (
         config.logdir, path, epoch, done, num_batches, iteration))
     return run_checkpoints
+
+
+def _restart(config, models, optimizers, loop_state):
+    """A run stopped before its first checkpoint (killed, or its machine lost) starts again from
+    its first iteration, in its own folder: the seed gives the same initial state, and TensorBoard
+    drops the events the stopped attempt wrote (SummaryLogger.start_session)."""
+    if config.tf1_checkpoint is not None:
+        load_tf1_checkpoint(config.tf1_checkpoint, models, optimizers)
+    loop_state.capture(0, 0, 0, np.arange(loop_state.permutation.shape[0], dtype=np.int32),
+                       {key: [] for key in checkpoints.HISTORY_KEYS})
+    print("The run in %r has no checkpoint yet (it stopped before its first one); starting it "
+          "again from its first iteration" % (config.logdir,))
+
+
+def check_same_dataset(config, trained_on, now):
+    """Refuses to resume on a dataset of another size than the run's checkpoints were written with
+    (images added to or removed from an image folder): its batches would not be the run's.
+
+    Raises:
+      ConfigError: naming both sizes and what to do.
+    """
+    if trained_on != now:
+        raise ConfigError(
+            "the dataset of the run in %s has changed: its checkpoints were written with %d "
+            "training images, and %s now gives %d; put the data back as it was when the run "
+            "started (or start a new run on the data as it is now)" % (
+                config.logdir, trained_on, config.dataset or "MNIST", now))
 
 
 def check_not_complete(config, position, num_batches):

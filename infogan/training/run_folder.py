@@ -1,8 +1,8 @@
 """A run's log folder: created new (never reused), locked while a process trains in it, cleaned of
 what an interrupted checkpoint write left, and checked for room before training.
 
-The lock is an advisory `flock` on `<log dir>/.lock`: the kernel releases it when its process
-ends, however it ends (kill -9 included), so a killed run never blocks the next resume.
+The lock is an advisory `flock` on the log folder: the kernel releases it when its process ends,
+however it ends (kill -9 included), so a killed run never blocks the next resume.
 """
 import errno
 import fcntl
@@ -19,36 +19,47 @@ _TEMPORARY_MARKERS = ("_temp", ".tmp")  # ckpt-N_temp/ folders, checkpoint.tmp<i
 class RunLock:
     """An exclusive lock on a log folder, held until `release` (or the process's end).
 
+    The lock is a `flock` on the folder itself, which cannot be removed or replaced while the run
+    lives in it; `<log dir>/.lock` only tells other processes who holds it. That file is replaced,
+    never written through, so a `.lock` that is a link changes nothing it points to.
+
     Raises:
-      ConfigError: another live process holds it.
+      ConfigError: another live process holds it, or the folder cannot be opened or written.
     """
 
     def __init__(self, log_dir):
         self.path = os.path.join(log_dir, LOCK_FILE)
         try:
-            self._file = open(self.path, "a+")
+            self._fd = os.open(log_dir, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as error:
-            raise ConfigError("cannot write in the log folder %s (%s); pass a --logdir you can "
-                              "write to" % (log_dir, error.strerror)) from None
+            raise ConfigError("cannot open the log folder %s (%s); pass the folder of a run you "
+                              "can read and write" % (log_dir, error.strerror)) from None
         try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked_file = _flock(self._fd, self.path)
         except BlockingIOError:
-            self._file.seek(0)
-            owner = self._file.read().strip() or "unknown"
-            self._file.close()
+            os.close(self._fd)
             raise ConfigError("the run in %s is in use by another training process (pid %s); wait "
-                              "for it to end or stop it, then try again" % (log_dir, owner)) from None
-        self._file.seek(0)
-        self._file.truncate()
-        self._file.write("%d\n" % os.getpid())
-        self._file.flush()
+                              "for it to end or stop it, then try again" % (
+                                  log_dir, _lock_owner(self.path))) from None
+        except OSError as error:
+            os.close(self._fd)
+            raise ConfigError("cannot lock the log folder %s (%s); pass a --logdir on a local "
+                              "file system" % (log_dir, error.strerror)) from None
+        try:
+            if not locked_file:
+                _write_owner(self.path)
+        except OSError as error:
+            self.release()
+            raise ConfigError("cannot write in the log folder %s (%s); pass a --logdir you can "
+                              "write to (a read-only run can be evaluated and sampled, not "
+                              "trained)" % (log_dir, error.strerror)) from None
 
     def release(self):
-        """Releases the lock (the file stays; an unlocked file blocks nothing)."""
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+        """Releases the lock (the .lock file stays; it blocks nothing)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self):
         return self
@@ -57,8 +68,59 @@ class RunLock:
         self.release()
 
 
+def _flock(folder_fd, lock_path):
+    """Locks the folder; where its file system cannot lock a folder (NFS emulates flock with
+    locks that need a file open for writing), locks the .lock file instead, never through a link.
+
+    Returns:
+      True when the .lock file is what is locked (it then already holds this process's id).
+
+    Raises:
+      BlockingIOError: another process holds the lock. OSError: neither can be locked.
+    """
+    try:
+        fcntl.flock(folder_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        raise
+    except OSError:
+        pass
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    os.dup2(fd, folder_fd)  # the lock is held (and released) through the folder's descriptor
+    os.close(fd)
+    fcntl.flock(folder_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.ftruncate(folder_fd, 0)  # the locked file itself holds the owner: it is not replaced
+    os.write(folder_fd, b"%d\n" % os.getpid())
+    return True
+
+
+def _write_owner(path):
+    """Writes this process's id to `path` through a new file renamed over it."""
+    temporary = "%s.%d" % (path, os.getpid())
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    try:
+        os.write(fd, b"%d\n" % os.getpid())
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+
+
+def _lock_owner(path):
+    """The process id written in a .lock file (not followed if it is a link), or "unknown"."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return "unknown"
+    try:
+        text = os.read(fd, 64).decode("ascii", "replace").strip()
+    finally:
+        os.close(fd)
+    return text if text.isdigit() else "unknown"
+
+
 def _entries(log_dir):
-    return [name for name in os.listdir(log_dir) if name != LOCK_FILE]
+    """The names in a log folder other than the lock's own files."""
+    return [name for name in os.listdir(log_dir) if not name.startswith(LOCK_FILE)]
 
 
 def check_new_log_dir(path):

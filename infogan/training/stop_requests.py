@@ -6,31 +6,45 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class StopRequests:
-    """While active, SIGINT and SIGTERM set `signal` instead of ending the process; the training
-    loop checks it after every iteration. A second signal stops at once (KeyboardInterrupt).
+    """SIGINT and SIGTERM while a run starts and while it trains.
+
+    While the run starts (device set-up, data, models), a signal stops it at once: the handler
+    raises KeyboardInterrupt, and `signal` says which came. Once `defer` is called (training is
+    about to begin), a signal only sets `signal`, which the training loop checks after every
+    iteration, so that it stops with a checkpoint; a second signal then stops at once
+    (KeyboardInterrupt).
 
     Outside the main thread (where Python cannot install handlers) it does nothing.
     """
 
     def __init__(self):
         self.signal = None
+        self.deferred = False
         self._previous = {}
 
     def _handle(self, signum, frame):
         del frame
-        if self.signal is not None:
+        first = self.signal is None
+        if first:
+            self.signal = signum
+        if not (first and self.deferred):
             raise KeyboardInterrupt
-        self.signal = signum
+
+    def defer(self):
+        """From now on, a first signal waits for the training loop to act on it."""
+        self.deferred = True
 
     @property
     def name(self):
         """"SIGINT (Ctrl-C)" or "SIGTERM", for the message."""
-        return "SIGINT (Ctrl-C)" if self.signal == signal.SIGINT else signal.Signals(self.signal).name
+        if self.signal in (None, signal.SIGINT):
+            return "SIGINT (Ctrl-C)"
+        return signal.Signals(self.signal).name
 
     @property
     def exit_status(self):
         """128 + the signal number, as a shell reports a process ended by it."""
-        return 128 + int(self.signal)
+        return 128 + int(self.signal or signal.SIGINT)
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
