@@ -265,3 +265,21 @@ def test_sample_refuses_an_unwritable_out_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(ConfigError, match="cannot be written: %s is not writable" % tmp_path):
         sample_cli._check_out(str(tmp_path / "samples.png"))
+
+
+def test_an_unwritable_cache_dir_is_read_but_not_built(tmp_path, monkeypatch):
+    from image_fixtures import write_image
+    from infogan.data import DatasetError, image_cache, image_folder
+    folder, cache = tmp_path / "images", str(tmp_path / "cache")
+    write_image(str(folder / "a.png"), "L")
+    dataset = image_folder.open_image_folder(str(folder), 6, 5, log=lambda line: None)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: path != cache and real_access(path, mode))
+    os.makedirs(cache)
+    with pytest.raises(DatasetError, match="--cache_dir .* holds no cache of these images and is not "
+                       "writable"):
+        image_cache.cached(dataset, cache, log=print)
+    monkeypatch.setattr(os, "access", real_access)
+    image_cache.cached(dataset, cache, log=print)  # built
+    monkeypatch.setattr(os, "access", lambda path, mode: path != cache and real_access(path, mode))
+    assert image_cache.cached(dataset, cache, log=print).cache_path.startswith(cache)
