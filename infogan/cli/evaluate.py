@@ -40,7 +40,8 @@ def help_page():
 
 
 def run_from_flags():
-    """Evaluates what the flags name; returns the results of `evaluate` or `evaluate_tf1_checkpoint`."""
+    """Evaluates what the flags name; returns the results of `evaluate` or `evaluate_tf1_checkpoint`
+    (with `figures_error` when the figures could not be written)."""
     if (FLAGS.logdir is None) == (FLAGS.tf1_checkpoint is None):
         raise ConfigError("pass either --logdir, the log folder of a run, or --tf1_checkpoint")
     if FLAGS.tf1_checkpoint is not None and FLAGS.checkpoint is not None:
@@ -53,6 +54,8 @@ def run_from_flags():
         if FLAGS.tf1_checkpoint is None:
             return evaluate.evaluate(FLAGS.logdir, FLAGS.checkpoint, FLAGS.mnist_dir)
         return evaluate.evaluate_tf1_checkpoint(FLAGS.tf1_checkpoint, mnist_dir=FLAGS.mnist_dir)
+    except evaluate.FiguresNotWritten as error:
+        return dict(error.results, figures_error=str(error), figures_skipped="see below")
     except CheckpointMismatchError as error:
         raise ConfigError("--tf1_checkpoint takes the TF1 code's default networks; %s" % error) from None
     except DatasetError as error:
@@ -72,7 +75,10 @@ def report_lines(results):
              str(results["confusion"])]
     lines += ["continuous code %d: correlation(code, Q mean) = %.3f" % (code, value)
               for code, value in enumerate(results.get("continuous_correlations", []))]
-    lines.append("figures: %s" % ", ".join(results["figures"]))
+    if "figures_skipped" in results:
+        lines.append("figures: not written (%s)" % results["figures_skipped"])
+    else:
+        lines.append("figures: %s" % ", ".join(results["figures"]))
     return lines
 
 
@@ -87,6 +93,8 @@ def main(argv):
     except ConfigError as error:
         common.fail(PROGRAM, error)
     print("\n".join(report_lines(results)))
+    if "figures_error" in results:  # every measure was taken and printed; only the figures failed
+        common.fail(PROGRAM, "%s; the results above are complete" % results["figures_error"])
 
 
 def run():

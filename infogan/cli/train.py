@@ -14,8 +14,8 @@ from absl import logging as absl_logging
 
 from infogan.cli import common
 from infogan.config import (ALLREDUCE_PRECISIONS, DEFAULT_MNIST_DIR, DISTRIBUTION_STRATEGIES,
-                            PRECISIONS, RECIPES, ConfigError, TrainConfig, resumed_config, validate,
-                            with_recipe)
+                            MAX_CPU_DEVICES, PRECISIONS, RECIPES, ConfigError, TrainConfig,
+                            resumed_config, validate, with_recipe)
 from infogan.data import DEFAULT_FASHION_MNIST_DIR
 from infogan.model.architecture import ArchitectureError
 from infogan.model.config import (DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, MUTUAL_INFO_LOSSES,
@@ -133,7 +133,9 @@ def define_flags():
                        "worker to come up, and for a worker that stops answering; tpu: for the "
                        "TPU system.")
     flags.DEFINE_integer("num_cpu_devices", 1, "With a strategy: split the host CPU into this many "
-                         "logical devices (to try mirrored without GPUs).")
+                         "logical devices (to try mirrored without GPUs), at most %d: each adds a "
+                         "replica and its threads on the same cores, and TensorFlow takes minutes "
+                         "to set up thousands." % MAX_CPU_DEVICES)
     flags.DEFINE_enum("precision", "float32", list(PRECISIONS), "float32, or a Keras "
                       "mixed-precision policy: matrix products in bfloat16/float16, batch-norm "
                       "statistics, objectives and the MI terms in float32 (not bit-identical).")

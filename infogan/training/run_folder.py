@@ -194,7 +194,10 @@ def remove_interrupted_writes(log_dir):
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         if any(marker in name for marker in _TEMPORARY_MARKERS):
             path = os.path.join(folder, name)
-            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:  # a file, or a link: removed itself, never what it points to
+                os.remove(path)
             removed.append(name)
     return removed
 
