@@ -56,6 +56,7 @@ class TrainConfig:
     logdir: Optional[str] = None           # None: <log root>/<dataset>_log/<infogan|gan>[-k]
     fashion_mnist_dir: str = data.DEFAULT_FASHION_MNIST_DIR  # used with dataset="fashion_mnist"
     cache_dir: Optional[str] = None        # image folders: keep decoded images here
+    image_order: str = data.TF1_ORDER      # image folders' row order: data.IMAGE_ORDERS
     log_root: Optional[str] = None         # None: the current folder, as for any command
     progress_bar: Optional[bool] = None    # None: only when stdout is a terminal
     status_every: int = 120                # without a bar: a status line every N seconds (0: none)
@@ -256,6 +257,8 @@ def validate_numbers(config):
              "got %r" % (", ".join(MUTUAL_INFO_LOSSES), model.mutual_info_loss))
     _require(model.style_noise in STYLE_NOISES, "--style_noise must be one of %s, got %r" % (
         ", ".join(STYLE_NOISES), model.style_noise))
+    _require(config.image_order in data.IMAGE_ORDERS, "--image_order must be one of %s, got %r" % (
+        ", ".join(data.IMAGE_ORDERS), config.image_order))
     _require(config.precision in PRECISIONS, "--precision must be one of %s, got %r" % (
         ", ".join(PRECISIONS), config.precision))
     _require(config.recipe in RECIPES, "--recipe must be one of %s, got %r" % (
@@ -439,6 +442,7 @@ def load_run_config(log_dir):
         model = dict(values.pop("model"))
         model["categorical_cardinality"] = tuple(model["categorical_cardinality"])
         values["scale_dataset"] = tuple(values["scale_dataset"])
+        values.setdefault("image_order", data.SORTED_ORDER)  # older runs listed folders sorted
         config = TrainConfig(model=ModelConfig(**_known(ModelConfig, model)),
                              **_known(TrainConfig, values))
         validate_numbers(config)

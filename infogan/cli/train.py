@@ -16,7 +16,7 @@ from infogan.cli import common
 from infogan.config import (ALLREDUCE_PRECISIONS, DEFAULT_MNIST_DIR, DISTRIBUTION_STRATEGIES,
                             MAX_CPU_DEVICES, PRECISIONS, RECIPES, ConfigError, TrainConfig,
                             resumed_config, validate, with_recipe)
-from infogan.data import DEFAULT_FASHION_MNIST_DIR
+from infogan.data import DEFAULT_FASHION_MNIST_DIR, IMAGE_ORDERS, TF1_ORDER
 from infogan.model.architecture import ArchitectureError
 from infogan.model.config import (DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, MUTUAL_INFO_LOSSES,
                                   SEPARATE_UPDATE, ModelConfig)
@@ -30,7 +30,7 @@ TF1_FLAGS = ("epochs", "dataset", "max_images", "scale_dataset", "batch_size", "
              "categorical_cardinality", "generator", "discriminator", "num_continuous", "seed",
              "style_size", "plot_every", "infogan", "use_batch_norm", "fix_std", "force_grayscale")
 PORT_FLAGS = ("logdir", "resume", "max_iterations", "checkpoint_every", "status_every",
-              "mnist_dir", "fashion_mnist_dir", "cache_dir", "tf1_checkpoint")
+              "mnist_dir", "fashion_mnist_dir", "cache_dir", "image_order", "tf1_checkpoint")
 BEYOND_TF1_FLAGS = ("recipe", "mutual_info_loss", "style_noise", "fast", "precision", "jit_compile",
                     "distribution_strategy", "num_gpus", "num_cpu_devices", "worker_timeout",
                     "tpu", "allreduce_precision")
@@ -100,6 +100,9 @@ def define_flags():
                         "Folder of the four Fashion-MNIST IDX .gz files (--dataset fashion_mnist).")
     flags.DEFINE_string("cache_dir", None, "Image folders: keep the decoded, resized images in this "
                         "folder (built before training, reused by later runs).")
+    flags.DEFINE_enum("image_order", TF1_ORDER, list(IMAGE_ORDERS), "Image folders' row order, "
+                      "which fixes every batch: tf1 (the TF1 code's: os.walk, each folder's files "
+                      "as the file system lists them) or sorted (the same on every machine).")
     flags.DEFINE_string("tf1_checkpoint", None, "Start from this checkpoint of the TF1 code (its "
                         "prefix or folder): weights, batch-norm statistics, learning rates, Adam state.")
     flags.DEFINE_boolean("jit_compile", False, "Compile the training step with XLA. Not "
@@ -213,6 +216,7 @@ def config_from_flags():
         scale_dataset=_integers("scale_dataset"), force_grayscale=FLAGS.force_grayscale,
         logdir=FLAGS.logdir, tf1_checkpoint=FLAGS.tf1_checkpoint,
         fashion_mnist_dir=FLAGS.fashion_mnist_dir, cache_dir=FLAGS.cache_dir,
+        image_order=FLAGS.image_order,
         checkpoint_every=FLAGS.checkpoint_every, max_iterations=FLAGS.max_iterations,
         status_every=FLAGS.status_every, jit_compile=FLAGS.jit_compile, fast=FLAGS.fast,
         precision=FLAGS.precision, distribution_strategy=FLAGS.distribution_strategy,
