@@ -131,10 +131,10 @@ def repair_state_file(directory):
     on_disk = checkpoints_on_disk(directory)
     try:
         state = tf.train.get_checkpoint_state(directory)
+        # relative entries come back joined to `directory` (itself relative or not)
         listed = list(state.all_model_checkpoint_paths) if state is not None else []
     except (ValueError, tf.errors.OpError):
         listed = []
-    listed = [path if os.path.isabs(path) else os.path.join(directory, path) for path in listed]
     if not on_disk or (listed and all(os.path.exists(path + ".index") for path in listed)):
         return False
     times = [os.path.getmtime(path + ".index") for path in on_disk]
