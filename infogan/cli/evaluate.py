@@ -4,8 +4,7 @@
     infogan-evaluate --tf1_checkpoint /tmp/tf1_run/model.ckpt
 """
 
-from absl import app, flags
-from absl import logging as absl_logging
+from absl import flags
 
 from infogan.cli import common
 from infogan.config import ConfigError
@@ -82,25 +81,22 @@ def report_lines(results):
     return lines
 
 
-def main(argv):
-    """Prints the measures; bad input is one line with exit status 2."""
-    if len(argv) > 1:
-        common.fail(PROGRAM, "unexpected arguments %s" % " ".join(argv[1:]))
-    if not FLAGS["verbosity"].present:
-        absl_logging.set_verbosity(absl_logging.WARNING)
-    try:
-        results = run_from_flags()
-    except ConfigError as error:
-        common.fail(PROGRAM, error)
+def report():
+    """Prints the measures of the run the flags name; when only the figures could not be
+    written, that is one error line after the results (exit status 2).
+
+    Raises:
+      ConfigError: the figures could not be written (the measures are printed first).
+    """
+    results = run_from_flags()
     print("\n".join(report_lines(results)))
     if "figures_error" in results:  # every measure was taken and printed; only the figures failed
-        common.fail(PROGRAM, "%s; the results above are complete" % results["figures_error"])
+        raise ConfigError("%s; the results above are complete" % results["figures_error"])
 
 
 def run():
-    """Console entry point."""
-    define_flags()
-    app.run(main, flags_parser=lambda argv: common.parse(argv, PROGRAM, help_page))
+    """Console entry point; bad input is one line with exit status 2."""
+    common.run_command(PROGRAM, define_flags, help_page, report)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,7 @@ exported as a SavedModel.
 """
 import os
 
-from absl import app, flags
-from absl import logging as absl_logging
+from absl import flags
 
 from infogan.cli import common
 from infogan.config import ConfigError, unwritable_reason
@@ -114,22 +113,14 @@ def run_from_flags():
     return written
 
 
-def main(argv):
-    """Prints the files written; bad input is one line with exit status 2."""
-    if len(argv) > 1:
-        common.fail(PROGRAM, "unexpected arguments %s" % " ".join(argv[1:]))
-    if not FLAGS["verbosity"].present:
-        absl_logging.set_verbosity(absl_logging.WARNING)
-    try:
-        print("\n".join("wrote %s" % path for path in run_from_flags()))
-    except ConfigError as error:
-        common.fail(PROGRAM, error)
+def report():
+    """Writes what the flags ask for and prints the files written."""
+    print("\n".join("wrote %s" % path for path in run_from_flags()))
 
 
 def run():
-    """Console entry point."""
-    define_flags()
-    app.run(main, flags_parser=lambda argv: common.parse(argv, PROGRAM, help_page))
+    """Console entry point; bad input is one line with exit status 2."""
+    common.run_command(PROGRAM, define_flags, help_page, report)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ one is not, 2 for a usage error.
 import dataclasses
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from infogan.cli import common
 from infogan.cli import train as train_cli
@@ -32,7 +32,7 @@ from infogan.model.noise import NORMAL_STYLE
 from infogan.parity import IMAGE_RACE_LEVELS
 
 FLAGS = flags.FLAGS
-PROGRAM = "parity"
+PROGRAM = "infogan-parity"  # in messages when sys.argv names no program
 PARITY_PLOT_EVERY = 10  # --plot_every unless given: the comparison sees plots early
 OWN_FLAGS = ("iterations", "tf1_repo", "forward_tolerance", "objective_tolerance",
              "parameter_tolerance", "image_tolerance")
@@ -65,13 +65,22 @@ def define_flags():
                         "(run through infogan/parity/shim.py) instead of the TF1 reference graph.")
 
 
+# What parity runs where it sets a train.py flag otherwise (its --help shows these).
+PARITY_DEFAULTS = {
+    "epochs": "none (--iterations iterations; N: N whole epochs of both training loops)",
+    "max_images": "none (--iterations x --batch_size images; with --epochs, all)",
+    "plot_every": str(PARITY_PLOT_EVERY),
+}
+
+
 def help_page():
     """This command's --help."""
     return common.help_text(
         "usage: python -m infogan.parity [flags]   (installed: infogan-parity [flags])",
         DESCRIPTION, [("The comparison", OWN_FLAGS),
                       ("train.py's flags (model, data, seed; --epochs compares whole training "
-                       "loops)", train_cli.TF1_FLAGS + ("mnist_dir", "tf1_checkpoint"))])
+                       "loops)", train_cli.TF1_FLAGS + ("mnist_dir", "tf1_checkpoint"))],
+        defaults=PARITY_DEFAULTS)
 
 
 def check_tf1_computation(config):
@@ -111,8 +120,7 @@ def parse_flags(argv):
 
 def main(argv):
     """Entry point: exit status 0 (all targets met), 1 (one is not), 2 (usage error)."""
-    if len(argv) > 1:
-        fail("unexpected arguments %s" % " ".join(argv[1:]))
+    common.begin(argv, PROGRAM)
     try:
         config = train_cli.config_from_flags()
         if not FLAGS["plot_every"].present:  # plot within the default 20 iterations too
