@@ -140,7 +140,6 @@ def _run(config):
     from infogan.parity.compare import Tolerances
     from infogan.data import DatasetError
     from infogan.parity import runner
-    logging.set_verbosity(logging.WARNING)  # no TF1 Saver chatter between the tables
     tolerances = Tolerances(FLAGS.forward_tolerance, FLAGS.objective_tolerance,
                             FLAGS.parameter_tolerance, FLAGS.image_tolerance)
     try:
