@@ -190,8 +190,6 @@ def test_a_run_ends_with_where_its_logs_are_and_what_to_run_next(tmp_path, monke
     config = dataclasses.replace(CONFIG, epochs=1, plot_every=100, max_iterations=2, logdir="run")
     log_dir = train(config)
     capsys.readouterr()
-    from infogan.training.checkpoints import repair_state_file
-    assert not repair_state_file(os.path.join("run", "checkpoints"))  # sound: left alone
     monkeypatch.setattr(sys, "argv", [os.path.join(REPO_ROOT, "train.py")])
     lines = train_cli.next_steps(config, log_dir)
     assert lines[0].startswith("Logs: run (") and "PNG in run/images" in lines[0]

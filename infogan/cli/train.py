@@ -325,9 +325,9 @@ def next_steps(config, log_dir):
     if not glob.glob(os.path.join(images, "*.png")):
         lines.append("No images were plotted: the run ended before iteration --plot_every %d; a "
                      "smaller --plot_every plots sooner." % config.plot_every)
-    from infogan.training.checkpoints import peek_loop_position
-    position = peek_loop_position(log_dir)
-    if config.max_iterations is not None and position and position[0] >= config.max_iterations:
+    from infogan.training.checkpoints import peek_newest
+    newest = peek_newest(log_dir)
+    if config.max_iterations is not None and newest and newest.iteration >= config.max_iterations:
         lines.append("It stopped at --max_iterations %d; to train further: %s --resume=%s "
                      "--max_iterations N, with a larger N." % (
                          config.max_iterations, common.command("train"), shown))

@@ -232,9 +232,11 @@ class ImageFolderDataset(Dataset):
 
         def fail(row, path, error):
             del row
-            self._failure = ("image %s cannot be decoded (%s: %s); remove it, or pass --cache_dir to "
-                             "decode every image before training (damaged ones are then skipped)"
-                             % (path, type(error).__name__, error))
+            self._failure = ("image %s cannot be decoded (%s: %s); replace it with a readable "
+                             "copy, or pass --cache_dir to decode every image before training "
+                             "(damaged ones are then skipped); removing it changes the dataset, "
+                             "which a started run cannot resume on" % (
+                                 path, type(error).__name__, error))
             failed.append(True)
         images = to_float(self._decode_rows(indices, fail))
         return images, np.bool_(bool(failed))
