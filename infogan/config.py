@@ -6,7 +6,8 @@ import os
 from typing import Optional, Tuple
 
 from infogan import data
-from infogan.model.architecture import ArchitectureError, infer_output_shapes, parse_architecture
+from infogan.model.architecture import (ArchitectureError, LayerSpec, count_values,
+                                        infer_output_shapes, parse_architecture)
 from infogan.model.config import GAN_LOSSES, MUTUAL_INFO_LOSSES, ModelConfig
 from infogan.model.noise import STYLE_NOISES
 
@@ -25,6 +26,12 @@ RECIPES = {
               "mutual_info_loss": GAN_LOSSES, "batch_size": 128},
 }
 MNIST_SHAPE = (28, 28, 1)
+# More logical CPU devices only add replicas and thread pools; TensorFlow takes minutes to set up
+# thousands of them.
+MAX_CPU_DEVICES = 64
+BYTES_PER_VALUE = 4  # float32
+# Training holds each weight at least four times: its value, its gradient and Adam's two moments.
+COPIES_PER_WEIGHT = 4
 
 
 class ConfigError(ValueError):
@@ -49,6 +56,7 @@ class TrainConfig:
     logdir: Optional[str] = None           # None: <log root>/<dataset>_log/<infogan|gan>[-k]
     fashion_mnist_dir: str = data.DEFAULT_FASHION_MNIST_DIR  # used with dataset="fashion_mnist"
     cache_dir: Optional[str] = None        # image folders: keep decoded images here
+    image_order: str = data.TF1_ORDER      # image folders' row order: data.IMAGE_ORDERS
     log_root: Optional[str] = None         # None: the current folder, as for any command
     progress_bar: Optional[bool] = None    # None: only when stdout is a terminal
     status_every: int = 120                # without a bar: a status line every N seconds (0: none)
@@ -112,11 +120,102 @@ def validate(config):
              or os.path.exists(config.tf1_checkpoint + ".index"),
              "--tf1_checkpoint %s: no such checkpoint; pass its prefix (model.ckpt-1000, the name "
              "before .index) or its folder" % config.tf1_checkpoint)
+    validate_architectures(config.model)
+    check_memory(config.model, config.batch_size)
+
+
+def validate_architectures(model):
+    """Parses the generator and discriminator strings of a ModelConfig.
+
+    Raises:
+      ArchitectureError naming the flag, the token and its position.
+    """
     for flag in ("generator", "discriminator"):
         try:
-            parse_architecture(getattr(config.model, flag))
+            parse_architecture(getattr(model, flag))
         except ArchitectureError as error:
             raise ArchitectureError("--%s: %s" % (flag, error)) from None
+
+
+def physical_memory():
+    """This machine's memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+# The parts of training_memory's estimate, and the flags that size each.
+MEMORY_PARTS = {"generator weights": "--generator", "discriminator weights": "--discriminator",
+                "latent codes": "--categorical_cardinality, --num_continuous or --style_size",
+                "a batch's activations": "--batch_size (or the layers' sizes)"}
+
+
+def training_memory(model, batch_size):
+    """A lower bound of the memory training needs, from the architecture alone (no TensorFlow).
+
+    Args:
+      model: a ModelConfig whose architecture strings parse.
+      batch_size: images per batch.
+
+    Returns:
+      {MEMORY_PARTS key: bytes}; {} when the networks do not fit together (check_image_shape
+      reports that once the data is known).
+    """
+    generator = parse_architecture(model.generator)
+    # D's probability layer, Q's hidden layer; Q's output layer grows with the codes.
+    heads = [LayerSpec("fc", "fc:1", 0, num_outputs=1)]
+    q_output = []
+    if model.infogan:
+        heads.append(LayerSpec("fc", "fc:128", 1, num_outputs=128))
+        q_output.append(LayerSpec("fc", "fc", 2, num_outputs=model.q_output_width))
+    try:
+        image_shape = infer_output_shapes(generator, (model.z_size,))[-1]
+        g_weights, g_outputs = count_values(generator, (model.z_size,))
+        discriminator = parse_architecture(model.discriminator) + heads
+        d_weights, d_outputs = count_values(discriminator, image_shape)
+        q_weights, q_outputs = count_values(
+            q_output, infer_output_shapes(discriminator, image_shape)[-1])
+    except ArchitectureError:
+        return {}
+    g_codes = g_weights - count_values(generator, (1,))[0]  # the first layer's, per noise value
+    per_weight = COPIES_PER_WEIGHT * BYTES_PER_VALUE
+    # A batch's forward passes keep their outputs for the gradients: the generator's, and the
+    # discriminator's on the real and on the generated images. The host's noise is float64.
+    return {"generator weights": (g_weights - g_codes) * per_weight,
+            "discriminator weights": d_weights * per_weight,
+            "latent codes": (g_codes + q_weights) * per_weight
+            + batch_size * (2 * model.z_size * 8 + 2 * q_outputs * BYTES_PER_VALUE),
+            "a batch's activations": batch_size * BYTES_PER_VALUE * (
+                g_outputs + 2 * (math.prod(image_shape) + d_outputs))}
+
+
+def check_memory(model, batch_size, available=None):
+    """Refuses networks that cannot be trained in this machine's memory, before anything is built.
+
+    Args:
+      model: a ModelConfig whose architecture strings parse.
+      batch_size: images per batch.
+      available: the memory in bytes; default this machine's (no check where it is unknown).
+
+    Raises:
+      ConfigError naming the estimate, the machine's memory and the flags of its largest part.
+    """
+    available = physical_memory() if available is None else available
+    parts = training_memory(model, batch_size)
+    needed = sum(parts.values())
+    if available is None or needed <= available:
+        return
+    largest = max(parts, key=parts.get)
+    raise ConfigError(
+        "training these networks needs at least %s of memory (%s), more than this machine's %s; "
+        "make %s smaller" % (_bytes_text(needed), "; ".join(
+            "%s %s" % (part, _bytes_text(size)) for part, size in parts.items()),
+            _bytes_text(available), MEMORY_PARTS[largest]))
+
+
+def _bytes_text(size):
+    return "%.1f GB" % (size / 1e9) if size >= 1e8 else "%.1f MB" % (size / 1e6)
 
 
 def validate_numbers(config):
@@ -158,6 +257,8 @@ def validate_numbers(config):
              "got %r" % (", ".join(MUTUAL_INFO_LOSSES), model.mutual_info_loss))
     _require(model.style_noise in STYLE_NOISES, "--style_noise must be one of %s, got %r" % (
         ", ".join(STYLE_NOISES), model.style_noise))
+    _require(config.image_order in data.IMAGE_ORDERS, "--image_order must be one of %s, got %r" % (
+        ", ".join(data.IMAGE_ORDERS), config.image_order))
     _require(config.precision in PRECISIONS, "--precision must be one of %s, got %r" % (
         ", ".join(PRECISIONS), config.precision))
     _require(config.recipe in RECIPES, "--recipe must be one of %s, got %r" % (
@@ -167,8 +268,12 @@ def validate_numbers(config):
                                            config.distribution_strategy))
     _require(_is_int(config.num_gpus) and config.num_gpus >= 0,
              "--num_gpus must be 0 or more, got %r" % (config.num_gpus,))
-    _require(_is_int(config.num_cpu_devices) and config.num_cpu_devices >= 1,
-             "--num_cpu_devices must be a positive integer, got %r" % (config.num_cpu_devices,))
+    _require(_is_int(config.num_cpu_devices) and 1 <= config.num_cpu_devices <= MAX_CPU_DEVICES,
+             "--num_cpu_devices must be an integer from 1 to %d, got %r" % (
+                 MAX_CPU_DEVICES, config.num_cpu_devices))
+    _require(_is_int(config.status_every) and config.status_every >= 0,
+             "--status_every must be 0 (no status lines) or a positive number of seconds, got %r"
+             % (config.status_every,))
     _require(_is_number(config.worker_timeout) and config.worker_timeout > 0,
              "--worker_timeout must be a positive number of seconds, got %r" % (config.worker_timeout,))
     _require(not (config.jit_compile and config.distribution_strategy != "off"),
@@ -223,6 +328,8 @@ def check_batch_size(config, num_images):
 
 def _validate_paths(config):
     """The data must exist, and neither the log folder nor the cache may clobber anything."""
+    _require(config.logdir != "", "--logdir is empty; pass a folder (new or empty), or leave "
+             "--logdir out for the default one")
     kind = config.idx_kind
     if kind is not None:
         title = "MNIST" if kind == data.MNIST else "Fashion-MNIST"
@@ -250,6 +357,35 @@ def _validate_paths(config):
     if config.cache_dir is not None:
         _require(not os.path.exists(config.cache_dir) or os.path.isdir(config.cache_dir),
                  "--cache_dir %s is a file, not a folder" % config.cache_dir)
+        check_can_create("--cache_dir", config.cache_dir)
+
+
+def check_can_create(flag, path):
+    """Refuses a folder that does not exist and cannot be made (an existing one passes).
+
+    Raises:
+      ConfigError naming `flag` and the ancestor that is a file or not writable.
+    """
+    if not os.path.isdir(path):
+        reason = unwritable_reason(path)
+        _require(reason is None, "%s %s cannot be created: %s; pass a folder you can write to" % (
+            flag, path, reason))
+
+
+def unwritable_reason(path):
+    """Why files cannot be written in the folder `path` (made first if missing), or None.
+
+    Returns:
+      e.g. "/data is not writable", "/data/x is a file, not a folder", or None.
+    """
+    if os.path.isdir(path):
+        return None if os.access(path, os.W_OK | os.X_OK) else "%s is not writable" % path
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return "%s is a file, not a folder" % parent
+    return None if os.access(parent, os.W_OK | os.X_OK) else "%s is not writable" % parent
 
 
 def _shape_text(shape):
@@ -306,9 +442,11 @@ def load_run_config(log_dir):
         model = dict(values.pop("model"))
         model["categorical_cardinality"] = tuple(model["categorical_cardinality"])
         values["scale_dataset"] = tuple(values["scale_dataset"])
+        values.setdefault("image_order", data.SORTED_ORDER)  # older runs listed folders sorted
         config = TrainConfig(model=ModelConfig(**_known(ModelConfig, model)),
                              **_known(TrainConfig, values))
         validate_numbers(config)
+        validate_architectures(config.model)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         detail = str(error).splitlines()[0] if str(error) else ""
         raise ConfigError("%s cannot be read as a run's configuration (%s: %s); it was damaged or "

@@ -14,6 +14,9 @@ from infogan.model.noise import (NORMAL_STYLE, create_categorical_noise, create_
 ROW_SIZE = 10          # images per strip
 CONTINUOUS_VARIATIONS = 3  # strips per continuous code
 SWEEP = (-2.0, 2.0)    # range swept by a continuous code
+# save_grid_figure draws 72 pixels a row (0.9 inch at 80 dpi); Matplotlib's Agg draws at most
+# 65536 pixels high.
+MAX_GRID_ROWS = 900
 STRIP_ZOOM, STRIP_GUTTER = 2, 3
 
 

@@ -50,6 +50,21 @@ def write_mixed_folder(root):
     return paths
 
 
+def write_unsorted_folder(root, count=24, mode="RGB", size=(20, 12)):
+    """`count` small images in a tree of sub-folders, created in reverse-sorted order (tmpfs lists
+    files newest first, ext4 and overlay in hash order: either way rarely sorted).
+
+    Returns:
+      the image paths in the TF1 code's order (each folder as os.walk yields it, its files as
+      listed), or None when this file system happens to list them sorted.
+    """
+    names = [os.path.join(("b", "a/c", "a")[index % 3], "%02d.png" % index) for index in range(count)]
+    for seed, name in enumerate(sorted(names, reverse=True)):
+        write_image(os.path.join(root, name), mode, size=size, seed=seed)
+    listed = [os.path.join(folder, name) for folder, _, files in os.walk(root) for name in files]
+    return None if listed == sorted(listed) else listed
+
+
 def write_undecodable_png(path, size=(20, 12)):
     """A PNG whose chunks and CRCs are valid (so `verify` passes) but whose pixel data is not zlib."""
     def chunk(kind, body):

@@ -1,5 +1,7 @@
 """Loaders: IDX datasets (MNIST, Fashion-MNIST), streamed image folders, the cache, seeded order."""
+import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from PIL import Image
 
 from conftest import MNIST_DIR, REPO_ROOT
 from image_fixtures import (truncate, write_idx_folder, write_image, write_mixed_folder,
-                            write_undecodable_png)
+                            write_undecodable_png, write_unsorted_folder)
 from infogan import data
 
 WIDTH, HEIGHT = 16, 8
@@ -106,10 +108,61 @@ def test_installed_fashion_mnist():
 
 # --- image folders: listing, modes, pixels ------------------------------------------------------
 
-def test_listing_is_recursive_case_insensitive_and_sorted(tmp_path):
+def test_listing_is_recursive_case_insensitive_in_tf1_or_sorted_order(tmp_path):
     from infogan.data import image_folder
     paths = write_mixed_folder(str(tmp_path))
-    assert image_folder.find_images(str(tmp_path)) == sorted(paths.values())
+    walked = [os.path.join(folder, name) for folder, _, names in os.walk(str(tmp_path))
+              for name in names if name != "notes.txt"]
+    assert image_folder.find_images(str(tmp_path)) == walked
+    assert image_folder.find_images(str(tmp_path), data.SORTED_ORDER) == sorted(paths.values())
+
+
+def unsorted_folder(root, **kwargs):
+    listed = write_unsorted_folder(str(root), **kwargs)
+    if listed is None:
+        pytest.skip("this file system lists the files sorted")
+    return listed
+
+
+def test_rows_are_the_tf1_listing_unless_sorted_is_asked_for(tmp_path):
+    listed = unsorted_folder(tmp_path)
+    assert open_folder(tmp_path).paths == listed
+    assert open_folder(tmp_path, order=data.SORTED_ORDER).paths == sorted(listed)
+    # --max_images samples the list in the chosen order, with the seed
+    assert open_folder(tmp_path, max_images=10, seed=7).paths == random.Random(7).sample(listed, 10)
+    assert open_folder(tmp_path, max_images=10, seed=7, order=data.SORTED_ORDER).paths == (
+        random.Random(7).sample(sorted(listed), 10))
+
+
+def test_a_cache_of_one_order_is_never_read_in_the_other(tmp_path):
+    from infogan.data import image_cache
+    listed = unsorted_folder(tmp_path / "images", count=6)
+    cache_dir = str(tmp_path / "cache")
+    datasets = {order: image_cache.cached(open_folder(tmp_path / "images", order=order), cache_dir,
+                                          log=quiet, warn=quiet)
+                for order in data.IMAGE_ORDERS}
+    assert len({dataset.cache_path for dataset in datasets.values()}) == 2
+    for order, paths in ((data.TF1_ORDER, listed), (data.SORTED_ORDER, sorted(listed))):
+        assert datasets[order].paths == paths
+        expected = np.stack([tf1_pixels(path) for path in paths]).astype(np.float32) / 255.0
+        np.testing.assert_array_equal(np.concatenate(all_batches(datasets[order], range(6), 4)),
+                                      expected)
+
+
+def test_image_order_is_saved_with_a_run_and_older_runs_load_as_sorted(tmp_path):
+    from infogan.cli.train import RESUME_FLAGS
+    from infogan.config import (ConfigError, TrainConfig, load_run_config, resumed_config,
+                                save_run_config, validate_numbers)
+    save_run_config(str(tmp_path), TrainConfig(dataset="chairs"))
+    assert load_run_config(str(tmp_path)).image_order == data.TF1_ORDER
+    path = tmp_path / "config.json"
+    values = json.loads(path.read_text())
+    del values["image_order"]  # written before the flag existed, when folders were listed sorted
+    path.write_text(json.dumps(values))
+    assert resumed_config(str(tmp_path)).image_order == data.SORTED_ORDER
+    assert "image_order" not in RESUME_FLAGS  # a resumed run keeps its rows
+    with pytest.raises(ConfigError, match="--image_order must be one of tf1, sorted, got 'hash'"):
+        validate_numbers(TrainConfig(image_order="hash"))
 
 
 def test_mixed_folder_uses_the_majority_mode_and_says_so(tmp_path):

@@ -61,7 +61,8 @@ def test_evaluate_command_line_errors(tmp_path):
     result = _run_module("infogan.cli.evaluate")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "evaluate: error: pass either --logdir, the log folder of a run, or --tf1_checkpoint")
+        "python -m infogan.cli.evaluate: error: pass either --logdir, the log folder of a run, "
+        "or --tf1_checkpoint")
 
 
 def test_sample_and_export_loads_without_infogan(tmp_path):

@@ -5,6 +5,7 @@ The targets (float32, CPU): forward outputs within 1e-5 (absolute), logged value
 (relative) at the end, identical epoch lines. Here on the default networks with batch 8 for a
 few iterations, and on tiny networks for whole training loops (InfoGAN and GAN mode).
 """
+import dataclasses
 import os
 import subprocess
 import sys
@@ -13,11 +14,14 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT
+from image_fixtures import write_unsorted_folder
 from infogan.config import TrainConfig
 from infogan.model.config import ModelConfig
-from infogan.parity.compare import (Tolerances, compare_images, compare_iterations, compare_states,
-                                    iteration_table, relative_difference, verdict)
-from infogan.parity.runner import compare_epochs, compare_with_reference, report
+from infogan.parity.compare import (IterationComparison, Tolerances, compare_images,
+                                    compare_iterations, compare_states, iteration_table,
+                                    relative_difference, report_lines, verdict)
+from infogan.parity.runner import compare_epochs, compare_with_reference, racy_images, report
+from infogan.training.loop import load_images
 
 TINY28 = dict(generator="fc:16,fc:7x7x4,reshape:7:7:4,deconv:4:2:4,deconv:4:2:1:sigmoid",
               discriminator="conv:4:2:4:lrelu,conv:4:2:8:lrelu,fc:16:lrelu",
@@ -26,10 +30,12 @@ EMA_SLOT = ("discriminator/layer_0/batch_norm/discriminator/layer_0/batch_norm/m
             "ExponentialMovingAverage/Adam")
 
 
-def run_parity(*args):
+def run_parity(*args, quiet_tensorflow=True):
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    if quiet_tensorflow:
+        env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return subprocess.run([sys.executable, "-m", "infogan.parity", *args], capture_output=True,
-                          text=True, cwd=REPO_ROOT, timeout=300,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+                          text=True, cwd=REPO_ROOT, timeout=300, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +103,10 @@ def test_both_training_loops_log_the_same(infogan):
 def test_command_line(tmp_path):
     process = run_parity("--iterations", "2", "--batch_size", "8", "--generator", TINY28["generator"],
                          "--discriminator", TINY28["discriminator"], "--categorical_cardinality",
-                         "3", "2", "--num_continuous", "1", "--style_size", "5", "--seed", "3")
+                         "3", "2", "--num_continuous", "1", "--style_size", "5", "--seed", "3",
+                         quiet_tensorflow=False)
     assert process.returncode == 0, process.stdout + process.stderr[-2000:]
+    assert process.stderr == ""  # the command keeps TensorFlow's own log lines back
     table = process.stdout.splitlines()
     header = next(index for index, line in enumerate(table) if line.startswith("iter"))
     assert table[header].split()[1:4] == ["D", "obj", "(TF1)"]
@@ -106,7 +114,8 @@ def test_command_line(tmp_path):
     assert "batch 8, 2 iterations, plots every 10, seed 3" in process.stdout
     process = run_parity("--iterations", "0")
     assert process.returncode == 2
-    assert process.stderr.strip() == "parity: error: --iterations must be a positive integer, got 0"
+    assert process.stderr.strip() == (
+        "python -m infogan.parity: error: --iterations must be a positive integer, got 0")
 
 
 def test_differences():
@@ -133,3 +142,60 @@ def test_differences():
         "image c/image at step 6: only one side wrote it"]
     assert verdict(Tolerances(), epoch_lines=(["epoch 0 >> a"], ["epoch 0 >> b"])) == [
         "epoch lines differ"]
+
+
+# The upstream README's chairs command (64x64 grayscale, three 20-way codes, one continuous code),
+# with tiny networks.
+CHAIRS_TINY = ["--scale_dataset", "64", "64", "--force_grayscale", "--categorical_cardinality",
+               "20", "20", "20", "--num_continuous", "1", "--style_size", "5",
+               "--categorical_lambda", "1.0", "--continuous_lambda", "10.0",
+               "--generator", "fc:16,fc:8x8x4,reshape:8:8:4,deconv:4:2:4,deconv:4:2:4,"
+                              "deconv:4:2:1:sigmoid",
+               "--discriminator", "conv:4:2:4:lrelu,conv:4:2:8:lrelu,fc:16:lrelu"]
+
+
+def test_image_folder_parity_in_the_tf1_order(tmp_path):
+    """On a folder that the file system lists unsorted, the port's rows are the TF1 code's listing
+    and the parity command passes; a port that sorted the files would fail it."""
+    folder = str(tmp_path / "chairs")
+    listed = write_unsorted_folder(folder, count=32, size=(20, 12))
+    if listed is None:
+        pytest.skip("this file system lists the files sorted")
+    flags = ["--dataset", folder, *CHAIRS_TINY, "--batch_size", "8", "--plot_every", "3",
+             "--seed", "5"]
+    process = run_parity(*flags, "--epochs", "1")
+    assert process.returncode == 0, process.stdout + process.stderr[-2000:]
+    assert "epoch lines identical: yes" in process.stdout
+    assert "image summaries at steps 3: 63 of 63 identical" in process.stdout
+    assert "NOT MET" not in process.stdout
+    config = TrainConfig(model=ModelConfig(
+        generator=CHAIRS_TINY[-3], discriminator=CHAIRS_TINY[-1],
+        categorical_cardinality=(20, 20, 20), num_continuous=1, style_size=5,
+        continuous_lambda=10.0), dataset=folder, scale_dataset=(64, 64), force_grayscale=True,
+        batch_size=8, plot_every=3, seed=5, epochs=1)
+    assert load_images(config)[0].paths == listed
+    sorted_port = compare_epochs(dataclasses.replace(config, image_order="sorted"))
+    assert sorted_port.epoch_lines[0] != sorted_port.epoch_lines[1]
+    assert all(row.max_rel > 0 for row in sorted_port.rows)
+    process = run_parity(*flags, "--image_order", "sorted")
+    assert process.returncode == 2 and "which has no --image_order sorted" in process.stderr
+
+
+def test_racy_images_are_warnings_only_when_every_scalar_matches():
+    chairs = TrainConfig(dataset="chairs", model=ModelConfig(categorical_cardinality=(20, 20, 20)))
+    assert racy_images(chairs, "tf1_repo") and not racy_images(chairs, None)
+    assert not racy_images(TrainConfig(), "tf1_repo")  # MNIST defaults: images compared strictly
+    gray = np.zeros((4, 4, 1), np.uint8)
+    row = compare_iterations([{"discriminator_objective": -1.0}], [{"discriminator_objective": -1.0}])
+    racy = IterationComparison("t", {}, row, [], compare_images({3: {"a/image": gray}},
+                                                                 {3: {"a/image": gray + 16}}))
+    lines, ok = report_lines(racy, "d", Tolerances(), racy_images=True)
+    assert ok and "WARNING: image a/image at step 3: pixel difference 16 > 1" in lines
+    assert any("run the TF1 side on a quiet machine" in line for line in lines)
+    assert not report_lines(racy, "d", Tolerances())[1]  # not racy: a failure
+    beyond = dataclasses.replace(racy, images=[(3, "a/image", 40.0)])
+    assert not report_lines(beyond, "d", Tolerances(), racy_images=True)[1]
+    off = dataclasses.replace(racy, rows=compare_iterations([{"discriminator_objective": -1.0}],
+                                                            [{"discriminator_objective": -2.0}]))
+    lines, ok = report_lines(off, "d", Tolerances(), racy_images=True)
+    assert not ok and "BEYOND TOLERANCE: image a/image at step 3: pixel difference 16 > 1" in lines

@@ -279,16 +279,16 @@ def test_evaluate_and_sample_fall_back_and_refuse_bad_input(tmp_path):
     assert os.path.getsize(out) > 1000
     for args, fragment in (
             (["--checkpoint", newest], "--checkpoint %s cannot be read" % newest),
-            (["--num", "0"], "--num must be a positive integer, got 0"),
+            (["--num", "0"], "--num must be an integer from 1 to 9000"),
             (["--out", str(tmp_path / "missing" / "a.png")], "does not exist; create it"),
             (["--export", str(tmp_path)], "already exists and is not an empty folder")):
         line = one_error_line(run_command("-m", "infogan", "sample", "--logdir", log_dir, *args),
-                              "sample")
+                              "python -m infogan sample")
         assert fragment in line, line
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "config.json").write_text(json.dumps({"model": {}}))
     line = one_error_line(run_command("-m", "infogan", "evaluate", "--logdir",
-                                      str(tmp_path / "broken")), "evaluate")
+                                      str(tmp_path / "broken")), "python -m infogan evaluate")
     assert "config.json cannot be read as a run's configuration" in line
 
 

@@ -5,6 +5,8 @@ it): `import tensorflow as tf`, `tensorflow.contrib.layers`, the tutorial MNIST 
 discriminator pass under `reuse=True` that creates moving averages, contrib batch norm.
 """
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -169,5 +171,23 @@ def test_train_flags_of_the_original_train_py():
     assert args[args.index("--max_images") + 1] == "640" and args[args.index("--generator_lr") + 1] == "0.001"
     assert "--noinfogan" in args and "--use_batch_norm" in args and "--fix_std" in args
     assert "--max_images" not in train_flags(TrainConfig())
-    with pytest.raises(ConfigError, match="MNIST only"):
-        train_flags(TrainConfig(dataset="faces"))
+    args = train_flags(TrainConfig(dataset="faces", scale_dataset=(64, 48), force_grayscale=True))
+    assert args[args.index("--dataset") + 1] == os.path.abspath("faces")  # the shim runs elsewhere
+    assert args[args.index("--scale_dataset"):][:3] == ["--scale_dataset", "64", "48"]
+    assert "--force_grayscale" in args and "--dataset" not in train_flags(TrainConfig())
+    with pytest.raises(ConfigError, match="MNIST or an image folder"):
+        train_flags(TrainConfig(dataset="fashion_mnist"))
+
+
+def test_python_seed_fixes_the_tf1_codes_sample(tmp_path):
+    """The TF1 code samples an image folder with Python's unseeded random.sample; seeded by the
+    shim with --seed, it draws what the port's random.Random(seed).sample draws."""
+    import random
+    (tmp_path / "sample.py").write_text("import random\nprint(random.sample(range(100), 5))\n")
+    process = subprocess.run(
+        [sys.executable, "-m", "infogan.parity.shim", "--repo", str(tmp_path), "--script",
+         "sample.py", "--output", str(tmp_path / "out"), "--python_seed", "7"],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert process.stdout.strip() == str(random.Random(7).sample(range(100), 5))

@@ -1,4 +1,5 @@
 """train.py end to end on a slice of the shipped MNIST: printed lines, event tags, PNGs, flags."""
+import dataclasses
 import glob
 import hashlib
 import os
@@ -54,7 +55,15 @@ def test_infogan_smoke_run(tmp_path):
     result = run_train("--epochs", "1", "--max_images", "80", "--batch_size", "32",
                        "--plot_every", "1", "--logdir", log_dir, "--categorical_lambda=1.0", "--fix_std")
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""  # none of TensorFlow's C++ start-up lines
+    # none of TensorFlow's C++ start-up lines: only where the logs are and what to run next
+    assert result.stderr.splitlines()[:2] == [
+        "Logs: %s (checkpoints, TensorBoard events, and every plot as a PNG in %s)" % (
+            log_dir, os.path.join(log_dir, "images")), "Next:"]
+    steps = result.stderr.splitlines()[2:]
+    assert [line.split(" --logdir ")[1] for line in steps] == [
+        log_dir, log_dir, log_dir + " --sweep 0 --out sweep0.png"], steps
+    assert steps[0].endswith("tensorboard --logdir " + log_dir)
+    assert steps[1].endswith(" -m infogan evaluate --logdir " + log_dir)
     lines = result.stdout.splitlines()
     assert lines[:8] == ["generator architecture",
                          "Fully connected with num_outputs=1024 followed by relu",
@@ -155,7 +164,9 @@ def test_jit_compile_flag_trains_and_is_saved_with_the_run(tmp_path):
                     "--categorical_cardinality (default: 10)", "--resume (default: none)"]),
     (["-m", "infogan", "evaluate"], ["--logdir (default: none)", "--tf1_checkpoint"]),
     (["-m", "infogan", "sample"], ["--category (default: none)", "not the digit 3"]),
-    (["-m", "infogan.parity"], ["--iterations (default: 20)", "--tf1_repo", "--generator"]),
+    (["-m", "infogan.parity"], ["--iterations (default: 20)", "--tf1_repo", "--generator",
+                                "--plot_every (default: 10)", "--epochs (default: none ("]),
+    (["-m", "infogan"], ["{train,evaluate,sample,parity}"]),
 ])
 def test_help_lists_each_commands_flags(command, flags):
     for option in ("--help", "-h"):
@@ -169,3 +180,57 @@ def test_help_lists_each_commands_flags(command, flags):
         page = result.stdout
         assert page.index("Flags of the TF1 code's train.py") < page.index("  --epochs (") < page.index(
             "Added by the port") < page.index("  --logdir (")
+
+
+def test_a_run_ends_with_where_its_logs_are_and_what_to_run_next(tmp_path, monkeypatch, capsys):
+    from infogan.training.loop import train
+    from test_checkpoints import CONFIG
+    from infogan.cli.common import tool as common_tool
+    monkeypatch.chdir(tmp_path)
+    config = dataclasses.replace(CONFIG, epochs=1, plot_every=100, max_iterations=2, logdir="run")
+    log_dir = train(config)
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", [os.path.join(REPO_ROOT, "train.py")])
+    lines = train_cli.next_steps(config, log_dir)
+    assert lines[0].startswith("Logs: run (") and "PNG in run/images" in lines[0]
+    assert lines[1].startswith("No images were plotted") and "--plot_every 100" in lines[1]
+    assert "stopped at --max_iterations 2" in lines[2]
+    assert " -m infogan train --resume=run --max_iterations N" in lines[2]
+    assert lines[3:5] == ["Next:", "  %s --logdir run" % common_tool("tensorboard")]
+    assert lines[5].endswith(" -m infogan evaluate --logdir run")
+    gan = dataclasses.replace(config, model=dataclasses.replace(config.model, infogan=False),
+                              max_iterations=None)
+    lines = train_cli.next_steps(gan, log_dir)  # no codes: nothing to evaluate or sweep
+    assert not any("evaluate" in line or "--max_iterations" in line for line in lines)
+    assert lines[-1].endswith(" -m infogan sample --logdir run")
+
+
+@pytest.mark.parametrize("argv0,program", [
+    ("train.py", "train.py"),
+    ("/somewhere/bin/infogan-evaluate", "infogan-evaluate"),
+    ("python -m infogan sample", "python -m infogan sample"),
+    (os.path.join(REPO_ROOT, "infogan", "parity", "__main__.py"), "python -m infogan.parity"),
+    (os.path.join(REPO_ROOT, "infogan", "cli", "evaluate.py"), "python -m infogan.cli.evaluate"),
+    ("", "infogan-train"),
+])
+def test_messages_name_the_program_as_typed(monkeypatch, argv0, program):
+    from infogan.cli import common
+    monkeypatch.setattr(sys, "argv", [argv0])
+    assert common.program_name("infogan-train") == program
+
+
+def test_commands_to_run_next_take_the_form_training_was_started_with(tmp_path, monkeypatch):
+    from infogan.cli import common
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("infogan-train", "infogan-evaluate"):
+        (bin_dir / name).write_text("")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(bin_dir / "infogan-train")])
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert common.command("evaluate") == os.path.join("venv", "bin", "infogan-evaluate")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert common.command("evaluate") == "infogan-evaluate"
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    assert common.command("evaluate").endswith(" -m infogan evaluate")

@@ -149,7 +149,7 @@ def run_train(tmp_path, *args):
     (["--num_cpu_devices", "2"], "--num_cpu_devices choose the devices of a strategy"),
     (["--distribution_strategy", "mirrored", "--jit_compile"], "--jit_compile is for one device"),
     (["--distribution_strategy", "mirrored", "--num_cpu_devices", "0"],
-     "--num_cpu_devices must be a positive integer"),
+     "--num_cpu_devices must be an integer from 1 to 64, got 0"),
 ])
 def test_train_py_refuses_before_loading_tensorflow(tmp_path, args, fragment):
     result, errors = run_train(tmp_path, *args)

@@ -4,8 +4,7 @@
     infogan-evaluate --tf1_checkpoint /tmp/tf1_run/model.ckpt
 """
 
-from absl import app, flags
-from absl import logging as absl_logging
+from absl import flags
 
 from infogan.cli import common
 from infogan.config import ConfigError
@@ -40,7 +39,8 @@ def help_page():
 
 
 def run_from_flags():
-    """Evaluates what the flags name; returns the results of `evaluate` or `evaluate_tf1_checkpoint`."""
+    """Evaluates what the flags name; returns the results of `evaluate` or `evaluate_tf1_checkpoint`
+    (with `figures_error` when the figures could not be written)."""
     if (FLAGS.logdir is None) == (FLAGS.tf1_checkpoint is None):
         raise ConfigError("pass either --logdir, the log folder of a run, or --tf1_checkpoint")
     if FLAGS.tf1_checkpoint is not None and FLAGS.checkpoint is not None:
@@ -53,6 +53,8 @@ def run_from_flags():
         if FLAGS.tf1_checkpoint is None:
             return evaluate.evaluate(FLAGS.logdir, FLAGS.checkpoint, FLAGS.mnist_dir)
         return evaluate.evaluate_tf1_checkpoint(FLAGS.tf1_checkpoint, mnist_dir=FLAGS.mnist_dir)
+    except evaluate.FiguresNotWritten as error:
+        return dict(error.results, figures_error=str(error), figures_skipped="see below")
     except CheckpointMismatchError as error:
         raise ConfigError("--tf1_checkpoint takes the TF1 code's default networks; %s" % error) from None
     except DatasetError as error:
@@ -72,27 +74,29 @@ def report_lines(results):
              str(results["confusion"])]
     lines += ["continuous code %d: correlation(code, Q mean) = %.3f" % (code, value)
               for code, value in enumerate(results.get("continuous_correlations", []))]
-    lines.append("figures: %s" % ", ".join(results["figures"]))
+    if "figures_skipped" in results:
+        lines.append("figures: not written (%s)" % results["figures_skipped"])
+    else:
+        lines.append("figures: %s" % ", ".join(results["figures"]))
     return lines
 
 
-def main(argv):
-    """Prints the measures; bad input is one line with exit status 2."""
-    if len(argv) > 1:
-        common.fail(PROGRAM, "unexpected arguments %s" % " ".join(argv[1:]))
-    if not FLAGS["verbosity"].present:
-        absl_logging.set_verbosity(absl_logging.WARNING)
-    try:
-        results = run_from_flags()
-    except ConfigError as error:
-        common.fail(PROGRAM, error)
+def report():
+    """Prints the measures of the run the flags name; when only the figures could not be
+    written, that is one error line after the results (exit status 2).
+
+    Raises:
+      ConfigError: the figures could not be written (the measures are printed first).
+    """
+    results = run_from_flags()
     print("\n".join(report_lines(results)))
+    if "figures_error" in results:  # every measure was taken and printed; only the figures failed
+        raise ConfigError("%s; the results above are complete" % results["figures_error"])
 
 
 def run():
-    """Console entry point."""
-    define_flags()
-    app.run(main, flags_parser=lambda argv: common.parse(argv, PROGRAM, help_page))
+    """Console entry point; bad input is one line with exit status 2."""
+    common.run_command(PROGRAM, define_flags, help_page, report)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ exported as a SavedModel.
 """
 import os
 
-from absl import app, flags
-from absl import logging as absl_logging
+from absl import flags
 
 from infogan.cli import common
-from infogan.config import ConfigError
+from infogan.config import ConfigError, unwritable_reason
+from infogan.plots import MAX_GRID_ROWS, ROW_SIZE
 
 FLAGS = flags.FLAGS
 PROGRAM = "sample"
@@ -30,7 +30,9 @@ def define_flags():
     flags.DEFINE_string("logdir", None, "Log folder of a run.")
     flags.DEFINE_string("checkpoint", None, "A checkpoint prefix of that run (default: its newest "
                         "usable one).")
-    flags.DEFINE_integer("num", 20, "Number of images (rounded up to whole rows with --sweep).")
+    flags.DEFINE_integer("num", 20, "Number of images (rounded up to whole rows with --sweep), at "
+                         "most %d: %d rows of %d, the tallest PNG Matplotlib draws." % (
+                             MAX_GRID_ROWS * ROW_SIZE, MAX_GRID_ROWS, ROW_SIZE))
     flags.DEFINE_string("category", None, "The value of each categorical code, e.g. 3, or 3,1 with "
                         "two codes (a learned category, not a digit label). Default: random.")
     flags.DEFINE_string("continuous", None, "The value of each continuous code, e.g. 0.5,-1 "
@@ -56,18 +58,39 @@ def check_flags():
     """
     if FLAGS.logdir is None:
         raise ConfigError("pass --logdir, the log folder of a run")
-    if FLAGS.num < 1:
-        raise ConfigError("--num must be a positive integer, got %d" % FLAGS.num)
-    folder = os.path.dirname(os.path.abspath(FLAGS.out))
+    if not 1 <= FLAGS.num <= MAX_GRID_ROWS * ROW_SIZE:
+        raise ConfigError("--num must be an integer from 1 to %d (%d rows of %d images, the tallest "
+                          "PNG Matplotlib draws), got %d" % (MAX_GRID_ROWS * ROW_SIZE, MAX_GRID_ROWS,
+                                                            ROW_SIZE, FLAGS.num))
+    if not 0 <= FLAGS.seed < 2 ** 32:
+        raise ConfigError("--seed must be an integer from 0 to 2**32 - 1 (NumPy's range), got %d"
+                          % FLAGS.seed)
+    _check_out(FLAGS.out)
+    if FLAGS.export is not None:
+        _check_export(FLAGS.export)
+
+
+def _check_out(path):
+    folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ConfigError("--out %s: the folder %s does not exist; create it or pick another --out"
-                          % (FLAGS.out, folder))
-    if os.path.isdir(FLAGS.out):
-        raise ConfigError("--out %s is a folder; pass the path of a .png file" % FLAGS.out)
-    if FLAGS.export is not None and os.path.exists(FLAGS.export) and (
-            not os.path.isdir(FLAGS.export) or os.listdir(FLAGS.export)):
+                          % (path, folder))
+    if os.path.isdir(path):
+        raise ConfigError("--out %s is a folder; pass the path of a .png file" % path)
+    if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path)
+                                                    and not os.access(path, os.W_OK)):
+        raise ConfigError("--out %s cannot be written: %s is not writable; pick an --out in a "
+                          "folder you can write to" % (path, path if os.path.exists(path) else folder))
+
+
+def _check_export(path):
+    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
         raise ConfigError("--export %s already exists and is not an empty folder; pass a new folder "
-                          "so nothing is overwritten" % FLAGS.export)
+                          "so nothing is overwritten" % path)
+    reason = unwritable_reason(path)
+    if reason is not None:
+        raise ConfigError("--export %s cannot be written: %s; pass a folder you can write to"
+                          % (path, reason))
 
 
 def run_from_flags():
@@ -90,22 +113,14 @@ def run_from_flags():
     return written
 
 
-def main(argv):
-    """Prints the files written; bad input is one line with exit status 2."""
-    if len(argv) > 1:
-        common.fail(PROGRAM, "unexpected arguments %s" % " ".join(argv[1:]))
-    if not FLAGS["verbosity"].present:
-        absl_logging.set_verbosity(absl_logging.WARNING)
-    try:
-        print("\n".join("wrote %s" % path for path in run_from_flags()))
-    except ConfigError as error:
-        common.fail(PROGRAM, error)
+def report():
+    """Writes what the flags ask for and prints the files written."""
+    print("\n".join("wrote %s" % path for path in run_from_flags()))
 
 
 def run():
-    """Console entry point."""
-    define_flags()
-    app.run(main, flags_parser=lambda argv: common.parse(argv, PROGRAM, help_page))
+    """Console entry point; bad input is one line with exit status 2."""
+    common.run_command(PROGRAM, define_flags, help_page, report)
 
 
 if __name__ == "__main__":

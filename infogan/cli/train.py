@@ -3,34 +3,37 @@ the port's additions, and the entry point.
 
 List flags take the original space-separated form `--scale_dataset 64 64` and also
 `--scale_dataset=64,64`; booleans take `--X` and `--noX`. Every flag is checked before TensorFlow
-loads; bad input is one line `train.py: error: ...` with exit status 2.
+loads; bad input is one line `<program>: error: ...` (the program as typed: `train.py`,
+`infogan-train`, ...) with exit status 2. A run that ends ends by saying where its logs are and
+what to run next.
 """
+import glob
 import os
 import re
+import shlex
 import sys
 
 from absl import app, flags
-from absl import logging as absl_logging
 
 from infogan.cli import common
 from infogan.config import (ALLREDUCE_PRECISIONS, DEFAULT_MNIST_DIR, DISTRIBUTION_STRATEGIES,
-                            PRECISIONS, RECIPES, ConfigError, TrainConfig, resumed_config, validate,
-                            with_recipe)
-from infogan.data import DEFAULT_FASHION_MNIST_DIR
+                            MAX_CPU_DEVICES, PRECISIONS, RECIPES, ConfigError, TrainConfig,
+                            resumed_config, validate, with_recipe)
+from infogan.data import DEFAULT_FASHION_MNIST_DIR, IMAGE_ORDERS, TF1_ORDER
 from infogan.model.architecture import ArchitectureError
 from infogan.model.config import (DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, MUTUAL_INFO_LOSSES,
                                   SEPARATE_UPDATE, ModelConfig)
 from infogan.model.noise import STYLE_NOISES
 
 FLAGS = flags.FLAGS
-PROGRAM = "train.py"
+PROGRAM = "infogan-train"  # in messages when sys.argv names no program
 LIST_FLAGS = ("scale_dataset", "categorical_cardinality")
 TF1_FLAGS = ("epochs", "dataset", "max_images", "scale_dataset", "batch_size", "generator_lr",
              "discriminator_lr", "categorical_lambda", "continuous_lambda",
              "categorical_cardinality", "generator", "discriminator", "num_continuous", "seed",
              "style_size", "plot_every", "infogan", "use_batch_norm", "fix_std", "force_grayscale")
 PORT_FLAGS = ("logdir", "resume", "max_iterations", "checkpoint_every", "status_every",
-              "mnist_dir", "fashion_mnist_dir", "cache_dir", "tf1_checkpoint")
+              "mnist_dir", "fashion_mnist_dir", "cache_dir", "image_order", "tf1_checkpoint")
 BEYOND_TF1_FLAGS = ("recipe", "mutual_info_loss", "style_noise", "fast", "precision", "jit_compile",
                     "distribution_strategy", "num_gpus", "num_cpu_devices", "worker_timeout",
                     "tpu", "allreduce_precision")
@@ -40,10 +43,13 @@ RESUME_FLAGS = ("resume", "epochs", "max_iterations", "checkpoint_every", "statu
                 "worker_timeout", "tpu", "allreduce_precision", "verbosity")
 DESCRIPTION = (
     "Trains InfoGAN on MNIST (shipped with the package) or a folder of images, computing, printing "
-    "and logging what the TF1 code did. The defaults are the TF1 code's: 100 epochs, 8 to 22 "
-    "hours on 2 CPU cores (machines differ), with checkpoints of about 160 MB each (3 kept). For "
-    "a first try: --epochs 1 (about 5 minutes). Logs go to ./mnist_log/infogan (TensorBoard: "
-    "tensorboard --logdir mnist_log); Ctrl-C stops with a checkpoint that --resume continues.")
+    "and logging what the TF1 code did. The defaults are the TF1 code's: 100 epochs of 860 "
+    "iterations, with checkpoints of about 160 MB each (3 kept). How long that takes depends on "
+    "the machine: an epoch took 4 to 5.3 minutes on 2 cores of an AMD EPYC (Zen 4), 13 on 2 "
+    "cores of an older one (AVX2), so 7 to 22 hours for the 100. For a first try: --epochs 1 "
+    "--max_images 10000 --plot_every 50 (157 iterations, images every 50). "
+    "Logs go to ./mnist_log/infogan (TensorBoard: tensorboard --logdir mnist_log); Ctrl-C stops "
+    "with a checkpoint that --resume continues.")
 
 
 def define_flags():
@@ -100,6 +106,9 @@ def define_flags():
                         "Folder of the four Fashion-MNIST IDX .gz files (--dataset fashion_mnist).")
     flags.DEFINE_string("cache_dir", None, "Image folders: keep the decoded, resized images in this "
                         "folder (built before training, reused by later runs).")
+    flags.DEFINE_enum("image_order", TF1_ORDER, list(IMAGE_ORDERS), "Image folders' row order, "
+                      "which fixes every batch: tf1 (the TF1 code's: os.walk, each folder's files "
+                      "as the file system lists them) or sorted (the same on every machine).")
     flags.DEFINE_string("tf1_checkpoint", None, "Start from this checkpoint of the TF1 code (its "
                         "prefix or folder): weights, batch-norm statistics, learning rates, Adam state.")
     flags.DEFINE_boolean("jit_compile", False, "Compile the training step with XLA. Not "
@@ -133,7 +142,9 @@ def define_flags():
                        "worker to come up, and for a worker that stops answering; tpu: for the "
                        "TPU system.")
     flags.DEFINE_integer("num_cpu_devices", 1, "With a strategy: split the host CPU into this many "
-                         "logical devices (to try mirrored without GPUs).")
+                         "logical devices (to try mirrored without GPUs), at most %d: each adds a "
+                         "replica and its threads on the same cores, and TensorFlow takes minutes "
+                         "to set up thousands." % MAX_CPU_DEVICES)
     flags.DEFINE_enum("precision", "float32", list(PRECISIONS), "float32, or a Keras "
                       "mixed-precision policy: matrix products in bfloat16/float16, batch-norm "
                       "statistics, objectives and the MI terms in float32 (not bit-identical).")
@@ -211,6 +222,7 @@ def config_from_flags():
         scale_dataset=_integers("scale_dataset"), force_grayscale=FLAGS.force_grayscale,
         logdir=FLAGS.logdir, tf1_checkpoint=FLAGS.tf1_checkpoint,
         fashion_mnist_dir=FLAGS.fashion_mnist_dir, cache_dir=FLAGS.cache_dir,
+        image_order=FLAGS.image_order,
         checkpoint_every=FLAGS.checkpoint_every, max_iterations=FLAGS.max_iterations,
         status_every=FLAGS.status_every, jit_compile=FLAGS.jit_compile, fast=FLAGS.fast,
         precision=FLAGS.precision, distribution_strategy=FLAGS.distribution_strategy,
@@ -251,10 +263,7 @@ def _resumed_config():
 def main(argv):
     """Entry point: trains with the flags. Exit status: 0 done, 1 diverged, 2 bad input or a disk
     problem, 128 + N stopped by signal N (after a checkpoint)."""
-    if len(argv) > 1:
-        fail("unexpected arguments %s" % " ".join(argv[1:]))
-    if not FLAGS["verbosity"].present:
-        absl_logging.set_verbosity(absl_logging.WARNING)  # TF's INFO lines would break the TF1 output
+    common.begin(argv, PROGRAM)  # TF's INFO lines would break the TF1 output
     try:
         config = config_from_flags()
         validate(config)  # before TensorFlow is imported: a bad flag prints one line only
@@ -269,8 +278,8 @@ def main(argv):
     except KeyboardInterrupt:
         state = ("the run in %s is as it was" % config.logdir if config.resume
                  else "nothing was written")
-        print("%s: interrupted while starting, before training; %s" % (PROGRAM, state),
-              file=sys.stderr)
+        print("%s: interrupted while starting, before training; %s" % (
+            common.program_name(PROGRAM), state), file=sys.stderr)
         sys.exit(130)
 
 
@@ -281,20 +290,54 @@ def _train(config):
     from infogan.training.loop import TrainingDiverged, TrainingStopped, train
     from infogan.training.run_folder import is_disk_full
     try:
-        train(config)
+        log_dir = train(config)
     except (ConfigError, DatasetError, ArchitectureError, CheckpointWriteError) as error:
         fail(error)
     except TrainingDiverged as error:
-        print("%s: error: %s" % (PROGRAM, error), file=sys.stderr)
+        print("%s: error: %s" % (common.program_name(PROGRAM), error), file=sys.stderr)
         sys.exit(1)
     except TrainingStopped as stopped:
-        print("%s: %s" % (PROGRAM, stopped), file=sys.stderr)
+        print("%s: %s" % (common.program_name(PROGRAM), stopped), file=sys.stderr)
         sys.exit(stopped.exit_status)
     except (OSError, tf.errors.OpError) as error:
         if not is_disk_full(error):
             raise
         fail("the disk is full (%s); free some space, then continue the run with --resume"
              % str(error).strip().splitlines()[0])
+    print("\n".join(next_steps(config, log_dir)), file=sys.stderr)
+
+
+def next_steps(config, log_dir):
+    """What a run prints when it ends (on stderr, after the TF1 code's lines on stdout): where its
+    logs are, and the commands that look at it, in the form the user started training with.
+
+    Args:
+      config: the run's TrainConfig.
+      log_dir: its log folder.
+
+    Returns:
+      the lines.
+    """
+    shown = shlex.quote(common.shown_path(log_dir))
+    images = os.path.join(log_dir, "images")
+    lines = ["Logs: %s (checkpoints, TensorBoard events, and every plot as a PNG in %s)"
+             % (shown, shlex.quote(common.shown_path(images)))]
+    if not glob.glob(os.path.join(images, "*.png")):
+        lines.append("No images were plotted: the run ended before iteration --plot_every %d; a "
+                     "smaller --plot_every plots sooner." % config.plot_every)
+    from infogan.training.checkpoints import peek_newest
+    newest = peek_newest(log_dir)
+    if config.max_iterations is not None and newest and newest.iteration >= config.max_iterations:
+        lines.append("It stopped at --max_iterations %d; to train further: %s --resume=%s "
+                     "--max_iterations N, with a larger N." % (
+                         config.max_iterations, common.command("train"), shown))
+    lines += ["Next:", "  %s --logdir %s" % (common.tool("tensorboard"), shown)]
+    model = config.model
+    if config.dataset is None and model.infogan and model.categorical_cardinality:
+        lines.append("  %s --logdir %s" % (common.command("evaluate"), shown))
+    sweep = " --sweep 0 --out sweep0.png" if model.infogan and model.num_continuous else ""
+    lines.append("  %s --logdir %s%s" % (common.command("sample"), shown, sweep))
+    return lines
 
 
 def run():

@@ -3,14 +3,15 @@ and image folders (`image_folder`, `image_cache`, imported on their own: they ne
 
 The names below import no TensorFlow.
 """
-from infogan.data.dataset import ArrayDataset, Dataset, DatasetError
+from infogan.data.dataset import (IMAGE_ORDERS, SORTED_ORDER, TF1_ORDER, ArrayDataset, Dataset,
+                                  DatasetError)
 from infogan.data.idx import (DEFAULT_FASHION_MNIST_DIR, DEFAULT_MNIST_DIR, FASHION_MNIST, MNIST,
                               MNIST_TEST_IMAGES, MNIST_TEST_LABELS, MNIST_TRAIN_IMAGES,
                               MNIST_TRAIN_LABELS, MNIST_VALIDATION_SIZE, idx_images_to_float,
                               idx_path, load_mnist, load_mnist_test, mnist_dataset, read_idx,
                               training_images_count)
 
-__all__ = ["ArrayDataset", "DEFAULT_FASHION_MNIST_DIR", "DEFAULT_MNIST_DIR", "Dataset", "DatasetError",
+__all__ = ["IMAGE_ORDERS", "SORTED_ORDER", "TF1_ORDER", "ArrayDataset", "DEFAULT_FASHION_MNIST_DIR", "DEFAULT_MNIST_DIR", "Dataset", "DatasetError",
            "FASHION_MNIST", "MNIST", "MNIST_TEST_IMAGES", "MNIST_TEST_LABELS", "MNIST_TRAIN_IMAGES",
            "MNIST_TRAIN_LABELS", "MNIST_VALIDATION_SIZE", "idx_images_to_float", "idx_path",
            "load_mnist", "load_mnist_test", "mnist_dataset", "read_idx",

@@ -3,6 +3,10 @@
 Imports no TensorFlow, so flags can be checked against the data before TensorFlow loads.
 """
 
+# The row order of an image folder (`--image_order`): the TF1 code's listing, or sorted paths.
+TF1_ORDER, SORTED_ORDER = "tf1", "sorted"
+IMAGE_ORDERS = (TF1_ORDER, SORTED_ORDER)
+
 
 class DatasetError(ValueError):
     """A dataset that cannot be used; the message says what is wrong and how to fix it."""

@@ -109,11 +109,17 @@ def cached(dataset, cache_dir, log=print, warn=print_warning):
 
     Returns:
       an `ImageFolderDataset` with `cache_path` set, holding the images that decoded.
+
+    Raises:
+      DatasetError: no cache of these images there, and the folder is not writable.
     """
     os.makedirs(cache_dir, exist_ok=True)
     data_path, index_path = cache_files(cache_dir, dataset)
     paths = _read_index(data_path, index_path, dataset)
     if paths is None:
+        if not os.access(cache_dir, os.W_OK | os.X_OK):
+            raise DatasetError("--cache_dir %s holds no cache of these images and is not writable, "
+                               "so none can be built; pass a folder you can write to" % cache_dir)
         log("Building the image cache %s (%d images)" % (data_path, dataset.num_images))
         paths = build_cache(dataset, data_path, index_path, warn)
     else:

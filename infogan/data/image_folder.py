@@ -1,6 +1,8 @@
 """Image folders (`--dataset PATH`, docs/tf1_semantics.md §7), checked up front and streamed with tf.data.
 
-The TF1 code decoded every image into one float32 array. Here the folder is scanned and every
+The rows are the files in the TF1 code's listing order (`os.walk`, files as the file system lists
+them), or sorted with `--image_order sorted`. The TF1 code decoded every image into one float32
+array. Here the folder is scanned and every
 file's header checked before training; batches are then decoded, resized and converted on the
 fly by a tf.data pipeline, in the order of the training loop's NumPy permutation, so memory does
 not grow with the number of images. Pixels are those of the TF1 code: Pillow's bilinear resize
@@ -17,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from infogan.data import Dataset, DatasetError
+from infogan.data import SORTED_ORDER, TF1_ORDER, Dataset, DatasetError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 CHANNELS = {"L": 1, "RGB": 3, "RGBA": 4}
@@ -27,20 +29,30 @@ _ALPHA_MODES = ("RGBA", "LA", "La", "PA", "RGBa")
 _JPEG_END = b"\xff\xd9"
 
 
-def find_images(path):
-    """Image files below `path`, recursively, by case-insensitive extension, in sorted order."""
+def find_images(path, order=TF1_ORDER):
+    """Image files below `path`, recursively, by case-insensitive extension.
+
+    Args:
+      path: the folder.
+      order: TF1_ORDER, the TF1 code's: each folder as `os.walk` yields it (top-down), its files
+        in the order the file system lists them (so it depends on the file system, and stays the
+        same while the folder is unchanged); or SORTED_ORDER: the sorted paths, the same anywhere.
+
+    Returns:
+      a list of paths; index i is row i of the dataset.
+    """
     found = []
     for folder, _, names in os.walk(path):
         found.extend(os.path.join(folder, name) for name in names
                      if name.lower().endswith(IMAGE_EXTENSIONS))
-    return sorted(found)
+    return sorted(found) if order == SORTED_ORDER else found
 
 
 def sample_paths(paths, max_images, seed):
     """A seeded random sample of max_images paths (all of them, in order, when there are fewer).
 
     Args:
-      paths: sorted list of files.
+      paths: the folder's files, in the dataset's order (the sample depends on it).
       max_images: None, or how many to keep.
       seed: seeds the sample (Python's `random.Random(seed).sample`).
 
@@ -220,9 +232,11 @@ class ImageFolderDataset(Dataset):
 
         def fail(row, path, error):
             del row
-            self._failure = ("image %s cannot be decoded (%s: %s); remove it, or pass --cache_dir to "
-                             "decode every image before training (damaged ones are then skipped)"
-                             % (path, type(error).__name__, error))
+            self._failure = ("image %s cannot be decoded (%s: %s); replace it with a readable "
+                             "copy, or pass --cache_dir to decode every image before training "
+                             "(damaged ones are then skipped); removing it changes the dataset, "
+                             "which a started run cannot resume on" % (
+                                 path, type(error).__name__, error))
             failed.append(True)
         images = to_float(self._decode_rows(indices, fail))
         return images, np.bool_(bool(failed))
@@ -298,17 +312,18 @@ def describe(path, modes, mode, reason, skipped):
 
 
 def open_image_folder(path, width, height, max_images=None, force_grayscale=False, seed=0,
-                      name=None, log=print, warn=print_warning):
+                      name=None, log=print, warn=print_warning, order=TF1_ORDER):
     """Lists, samples and checks an image folder; nothing is decoded yet.
 
     Args:
       path: the folder; searched recursively for .png/.jpg/.jpeg files (any case).
       width, height: --scale_dataset.
-      max_images: None, or the size of a random sample of the sorted file list.
+      max_images: None, or the size of a random sample of the file list (in `order`).
       force_grayscale: one output channel whatever the files hold.
       seed: seeds the max_images sample.
       name: the dataset's name (default: the folder's base name).
       log, warn: where the summary line and the warnings about skipped files go.
+      order: the row order, TF1_ORDER or SORTED_ORDER (see `find_images`).
 
     Returns:
       an `ImageFolderDataset`.
@@ -319,7 +334,7 @@ def open_image_folder(path, width, height, max_images=None, force_grayscale=Fals
     if not os.path.isdir(path):
         raise DatasetError("dataset folder %s does not exist; pass --dataset an existing folder of "
                            ".png/.jpg images (or --dataset fashion_mnist)" % path)
-    found = find_images(path)
+    found = find_images(path, order)
     if not found:
         raise DatasetError("dataset folder %s holds no .png/.jpg/.jpeg images (searched recursively)"
                            % path)

@@ -8,6 +8,7 @@ batch statistics, batch means and gradients cover the global batch.
 """
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -36,6 +37,19 @@ def configure_cpu_devices(count):
             raise
 
 
+def check_gpus(num_gpus):
+    """Refuses to use more GPUs than TensorFlow sees here (it would train on the CPU instead).
+
+    Raises:
+      ValueError naming --num_gpus and the GPUs found.
+    """
+    found = len(tf.config.list_physical_devices("GPU"))
+    if num_gpus > found:
+        raise ValueError("--num_gpus %d: TensorFlow sees %d GPU%s on this machine; pass --num_gpus "
+                         "%d or less (0 trains on the CPU)" % (
+                             num_gpus, found, "" if found == 1 else "s", found))
+
+
 def make_strategy(name, num_gpus=0, num_cpu_devices=1, worker_timeout=300, tpu_address=None):
     """The strategy of `--distribution_strategy`, or None for "off" (the single-device path).
 
@@ -52,13 +66,16 @@ def make_strategy(name, num_gpus=0, num_cpu_devices=1, worker_timeout=300, tpu_a
       a tf.distribute.Strategy, or None.
 
     Raises:
-      ValueError: multi_worker_mirrored without a TF_CONFIG cluster; tpu without a usable TPU.
+      ValueError: more GPUs asked for than this machine has; multi_worker_mirrored with a bad
+        TF_CONFIG; tpu without a usable TPU.
       tf.errors.OpError: a worker did not come up in time.
     """
     if name == "off":
         return None
     if name == "tpu":
         return _tpu_strategy(tpu_address, worker_timeout)
+    if name in ("mirrored", "one_device"):
+        check_gpus(num_gpus)
     configure_cpu_devices(num_cpu_devices)
     if name == "multi_worker_mirrored":
         return _multi_worker_strategy(worker_timeout)
@@ -82,11 +99,9 @@ def _multi_worker_strategy(timeout_seconds):
     from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
     from tensorflow.python.distribute import multi_worker_util
     from tensorflow.python.eager import context
+    check_tf_config(os.environ.get("TF_CONFIG"))
     resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
     cluster = resolver.cluster_spec()
-    if not cluster.jobs:
-        raise ValueError("--distribution_strategy multi_worker_mirrored reads the cluster from the "
-                         "TF_CONFIG environment variable, which is not set (see docs/distributed.md)")
     jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster.num_tasks(job))
             for job in ("chief", "worker") if job in cluster.jobs]
     milliseconds = int(timeout_seconds * 1000)
@@ -105,6 +120,45 @@ def _multi_worker_strategy(timeout_seconds):
                    "--worker_timeout %g s; start every worker with the same command and TF_CONFIG"
                    % timeout_seconds, lambda: tf.distribute.MultiWorkerMirroredStrategy(
                        cluster_resolver=resolver, communication_options=options))
+
+
+_CLUSTER_JOBS = ("chief", "worker")
+
+
+def check_tf_config(text):
+    """Checks the TF_CONFIG environment variable of a multi-worker run: JSON with a "cluster" of
+    chief/worker address lists and this process's "task" (type and index) in it.
+
+    Args:
+      text: the variable's value, or None when it is not set.
+
+    Raises:
+      ValueError naming TF_CONFIG and what is wrong with it.
+    """
+    def refuse(problem):
+        raise ValueError("--distribution_strategy multi_worker_mirrored reads the cluster from the "
+                         "TF_CONFIG environment variable, %s (see docs/distributed.md)" % problem)
+
+    if not text or not text.strip():
+        refuse("which is not set")
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        refuse("which is not valid JSON (%s)" % error)
+    if not isinstance(value, dict):
+        refuse("which must be a JSON object with \"cluster\" and \"task\"")
+    cluster, task = value.get("cluster"), value.get("task")
+    if not isinstance(cluster, dict) or not any(cluster.get(job) for job in _CLUSTER_JOBS):
+        refuse("whose \"cluster\" names no chief or worker addresses, e.g. {\"worker\": "
+               "[\"host1:port\", \"host2:port\"]}")
+    if not isinstance(task, dict) or task.get("type") not in _CLUSTER_JOBS:
+        refuse("whose \"task\" must be {\"type\": \"worker\" or \"chief\", \"index\": N}, got %s"
+               % json.dumps(task))
+    tasks = cluster.get(task["type"]) or []
+    index = task.get("index", 0)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(tasks):
+        refuse("whose task index %s is not one of the %d %s addresses of its \"cluster\" (0 to %d)"
+               % (json.dumps(index), len(tasks), task["type"], len(tasks) - 1))
 
 
 def _tpu_strategy(address, timeout_seconds):

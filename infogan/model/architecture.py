@@ -19,6 +19,9 @@ _OPERATORS = (
 _SYNTAX = ("conv:K:S:N[:act][:bn|:nobn], deconv:K:S:N[:act][:bn|:nobn], fc:N[:act][:bn|:nobn] "
            "or reshape:d1:d2:...")
 BATCH_NORM_OPTIONS = {"bn": True, "nobn": False}  # a layer's own batch-norm choice
+MAX_SIZE = 2 ** 31 - 1  # TensorFlow's kernels index a dimension with 32-bit integers
+MAX_EXPRESSION_CHARS = 200  # a size longer than this is a mistake, not a network
+_SHOWN_CHARS = 80  # longer tokens and strings are shortened in messages
 
 
 class ArchitectureError(ValueError):
@@ -30,17 +33,31 @@ def parse_math(expression):
 
     The string is split at the first '+', else the first '-', else '*', else 'x', else '/'
     (integer division), and both sides are evaluated recursively, so `8-2-1` is 8-(2-1) = 7.
+    Each operator's terms are folded from the right, which is that recursion without its depth.
 
     Raises:
-      ValueError: the expression is not made of integers and these operators.
+      ValueError: the expression is longer than MAX_EXPRESSION_CHARS, or not made of integers
+        and these operators.
     """
-    for symbol, combine in _OPERATORS:
-        index = expression.find(symbol)
-        if index >= 0:
-            left, right = parse_math(expression[:index]), parse_math(expression[index + 1:])
-            if symbol == "/" and right == 0:
-                raise ValueError("division by zero in %r" % expression)
-            return combine(left, right)
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise ValueError("an expression of %d characters; at most %d are accepted" % (
+            len(expression), MAX_EXPRESSION_CHARS))
+    return _evaluate(expression, 0)
+
+
+def _evaluate(expression, level):
+    """`expression`, which holds none of the operators before _OPERATORS[level]."""
+    for index in range(level, len(_OPERATORS)):
+        symbol, combine = _OPERATORS[index]
+        if symbol not in expression:
+            continue
+        parts = expression.split(symbol)
+        result = _evaluate(parts[-1], index + 1)
+        for position in range(len(parts) - 2, -1, -1):  # a op (b op (c ...)), as TF1 recursed
+            if symbol == "/" and result == 0:
+                raise ValueError("division by zero in %r" % symbol.join(parts[position:]))
+            result = combine(_evaluate(parts[position], index + 1), result)
+        return result
     try:
         return int(expression)
     except ValueError:
@@ -95,10 +112,15 @@ class LayerSpec:
         return " (batch norm)" if self.batch_norm else " (no batch norm)"
 
 
+def _shortened(text):
+    """`text`, cut to _SHOWN_CHARS characters (marked with "...") for a one-line message."""
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS - 3] + "..."
+
+
 def _fail(description, position, token, reason):
     raise ArchitectureError(
         "Could not parse layer description: %r (layer %d of %r): %s; expected %s" % (
-            token, position, description, reason, _SYNTAX))
+            _shortened(token), position, _shortened(description), reason, _SYNTAX))
 
 
 def _positive(description, position, token, text):
@@ -107,7 +129,11 @@ def _positive(description, position, token, text):
     except ValueError as error:
         _fail(description, position, token, str(error))
     if value <= 0:
-        _fail(description, position, token, "%r evaluates to %d, which is not positive" % (text, value))
+        _fail(description, position, token, "%r evaluates to %d, which is not positive" % (
+            _shortened(text), value))
+    if value > MAX_SIZE:
+        _fail(description, position, token, "%r is too large (at most %d)" % (
+            _shortened(text), MAX_SIZE))
     return value
 
 
@@ -221,3 +247,27 @@ def _product(values):
 def describe_network(name, specs):
     """The lines TF1's run_network printed with debug=True: a title, one line a layer, a blank."""
     return ["%s architecture" % name] + [spec.describe() for spec in specs] + [""]
+
+
+def count_values(specs, input_shape):
+    """Counts, without TensorFlow, the weights of parsed layers and the values they output.
+
+    Args:
+      specs: list of `LayerSpec`.
+      input_shape: shape of one example (no batch axis).
+
+    Returns:
+      (weights, outputs): the layers' weights and biases, and the values all layers output for
+      one example.
+
+    Raises:
+      ArchitectureError: as `infer_output_shapes`.
+    """
+    weights, outputs, shape = 0, 0, tuple(input_shape)
+    for spec, output_shape in zip(specs, infer_output_shapes(specs, input_shape)):
+        if spec.has_weights:
+            taps = 1 if spec.kind == "fc" else spec.kernel_size ** 2
+            weights += (taps * shape[-1] + 1) * spec.num_outputs
+        outputs += _product(output_shape)
+        shape = output_shape
+    return weights, outputs

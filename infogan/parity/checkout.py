@@ -40,13 +40,15 @@ def train_flags(config):
     """The checkout's train.py flags for a TrainConfig (argparse style: lists space-separated).
 
     Returns:
-      list of command-line arguments.
+      list of command-line arguments; an image folder is passed as an absolute path (the TF1
+      code opens each file found below it by joining the two).
 
     Raises:
-      ConfigError: a dataset other than MNIST (image folders are sampled differently).
+      ConfigError: Fashion-MNIST (the TF1 code reads MNIST or an image folder only).
     """
-    if config.dataset is not None:
-        raise ConfigError("--tf1_repo compares on MNIST only; drop --dataset %s" % config.dataset)
+    if config.dataset is not None and config.idx_kind is not None:
+        raise ConfigError("--tf1_repo compares on MNIST or an image folder; the TF1 code reads no "
+                          "--dataset %s" % config.dataset)
     model = config.model
     values = [("epochs", config.epochs), ("batch_size", config.batch_size),
               ("generator_lr", config.generator_lr), ("discriminator_lr", config.discriminator_lr),
@@ -54,12 +56,16 @@ def train_flags(config):
               ("continuous_lambda", model.continuous_lambda), ("generator", model.generator),
               ("discriminator", model.discriminator), ("num_continuous", model.num_continuous),
               ("seed", config.seed), ("style_size", model.style_size),
-              ("plot_every", config.plot_every), ("max_images", config.max_images)]
+              ("plot_every", config.plot_every), ("max_images", config.max_images),
+              ("dataset", config.dataset and os.path.abspath(config.dataset))]
     args = []
     for name, value in values:
         if value is not None:
             args += ["--" + name, str(value)]
     args += ["--categorical_cardinality"] + [str(k) for k in model.categorical_cardinality]
+    if config.dataset is not None:
+        args += ["--scale_dataset"] + [str(size) for size in config.scale_dataset]
+        args.append("--force_grayscale" if config.force_grayscale else "--noforce_grayscale")
     for name in ("infogan", "use_batch_norm", "fix_std"):
         args.append(("--%s" if getattr(model, name) else "--no%s") % name)
     return args
@@ -117,9 +123,12 @@ def run_shim(repo, mnist_dir, work_dir, train_args, state=None, options=(), time
 def run_checkout(repo, config, work_dir, state=None, timeout=None):
     """Runs the checkout's train.py with the flags of a TrainConfig (see `run_shim`).
 
-    Its tf1_checkpoint and logdir are not used: pass the starting values as `state`.
+    Its tf1_checkpoint and logdir are not used: pass the starting values as `state`. Python's
+    `random` is seeded with config.seed, so that the TF1 code's (unseeded) `random.sample` of an
+    image folder draws the port's sample (`random.Random(seed).sample` of the same list).
     """
-    return run_shim(repo, config.mnist_dir, work_dir, train_flags(config), state, timeout=timeout)
+    return run_shim(repo, config.mnist_dir, work_dir, train_flags(config), state,
+                    options=["--python_seed", str(config.seed)], timeout=timeout)
 
 
 def epoch_lines(text):

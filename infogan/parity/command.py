@@ -5,11 +5,13 @@
     python -m infogan.parity --tf1_checkpoint run/model.ckpt   # both start from a TF1 checkpoint
     python -m infogan.parity --epochs 1 --max_images 6400      # both whole training loops
     python -m infogan.parity --tf1_repo ~/src/tensorflow-infogan   # the original code, not our reference
+    python -m infogan.parity --dataset FOLDER --scale_dataset 64 64 ... --epochs 1   # an image folder
 
 The TF1 side is the TF1-style reference graph (infogan/parity/reference.py) or, with --tf1_repo, an
 unmodified checkout of the original code run through infogan/parity/shim.py. Both sides start from
 the same weights (the reference's fresh initialisation, the checkout's, or --tf1_checkpoint) and
-get the same real batches and noise, drawn in the TF1 code's NumPy order (infogan/parity/runner.py).
+get the same real batches and noise, drawn in the TF1 code's NumPy order (infogan/parity/runner.py);
+an image folder's rows are in the TF1 code's listing order.
 Compared: every logged value of every iteration, every image summary of every plot (every 10
 iterations unless --plot_every is given), every variable at the end, and with --epochs the
 printed epoch lines. Takes the train.py flags. Exit status: 0 when every target is met, 1 when
@@ -18,17 +20,19 @@ one is not, 2 for a usage error.
 import dataclasses
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from infogan.cli import common
 from infogan.cli import train as train_cli
 from infogan.config import ConfigError, validate
+from infogan.data import TF1_ORDER
 from infogan.model.architecture import ArchitectureError, parse_architecture
 from infogan.model.config import SEPARATE_UPDATE
 from infogan.model.noise import NORMAL_STYLE
+from infogan.parity import IMAGE_RACE_LEVELS
 
 FLAGS = flags.FLAGS
-PROGRAM = "parity"
+PROGRAM = "infogan-parity"  # in messages when sys.argv names no program
 PARITY_PLOT_EVERY = 10  # --plot_every unless given: the comparison sees plots early
 OWN_FLAGS = ("iterations", "tf1_repo", "forward_tolerance", "objective_tolerance",
              "parameter_tolerance", "image_tolerance")
@@ -52,9 +56,21 @@ def define_flags():
     flags.DEFINE_float("parameter_tolerance", 1e-3,
                        "Largest relative difference of any variable after the iterations.")
     flags.DEFINE_float("image_tolerance", 1.0, "Largest difference of an image summary's pixels, "
-                       "in 1/255 steps.")
+                       "in 1/255 steps. With --tf1_repo on an image folder or with several "
+                       "categorical codes, larger differences up to %g steps are warnings when "
+                       "every other target is met: the TF1 code's plots race with its batch-norm "
+                       "update, so run the TF1 side on a quiet machine to compare images."
+                       % IMAGE_RACE_LEVELS)
     flags.DEFINE_string("tf1_repo", None, "Compare with this checkout of the original TF1 code "
                         "(run through infogan/parity/shim.py) instead of the TF1 reference graph.")
+
+
+# What parity runs where it sets a train.py flag otherwise (its --help shows these).
+PARITY_DEFAULTS = {
+    "epochs": "none (--iterations iterations; N: N whole epochs of both training loops)",
+    "max_images": "none (--iterations x --batch_size images; with --epochs, all)",
+    "plot_every": str(PARITY_PLOT_EVERY),
+}
 
 
 def help_page():
@@ -63,7 +79,8 @@ def help_page():
         "usage: python -m infogan.parity [flags]   (installed: infogan-parity [flags])",
         DESCRIPTION, [("The comparison", OWN_FLAGS),
                       ("train.py's flags (model, data, seed; --epochs compares whole training "
-                       "loops)", train_cli.TF1_FLAGS + ("mnist_dir", "tf1_checkpoint"))])
+                       "loops)", train_cli.TF1_FLAGS + ("mnist_dir", "tf1_checkpoint"))],
+        defaults=PARITY_DEFAULTS)
 
 
 def check_tf1_computation(config):
@@ -77,6 +94,7 @@ def check_tf1_computation(config):
         ("--recipe %s" % config.recipe, config.recipe != "tf1"),
         ("--mutual_info_loss %s" % model.mutual_info_loss, model.mutual_info_loss != SEPARATE_UPDATE),
         ("--style_noise %s" % model.style_noise, model.style_noise != NORMAL_STYLE),
+        ("--image_order %s" % config.image_order, config.image_order != TF1_ORDER),
         ("--fast", config.fast), ("--precision %s" % config.precision, config.precision != "float32"),
         ("--jit_compile", config.jit_compile),
         ("--distribution_strategy %s" % config.distribution_strategy,
@@ -102,8 +120,7 @@ def parse_flags(argv):
 
 def main(argv):
     """Entry point: exit status 0 (all targets met), 1 (one is not), 2 (usage error)."""
-    if len(argv) > 1:
-        fail("unexpected arguments %s" % " ".join(argv[1:]))
+    common.begin(argv, PROGRAM)
     try:
         config = train_cli.config_from_flags()
         if not FLAGS["plot_every"].present:  # plot within the default 20 iterations too
@@ -120,10 +137,9 @@ def main(argv):
 
 
 def _run(config):
+    from infogan.parity.compare import Tolerances
     from infogan.data import DatasetError
     from infogan.parity import runner
-    from infogan.parity.compare import Tolerances
-    logging.set_verbosity(logging.WARNING)  # no TF1 Saver chatter between the tables
     tolerances = Tolerances(FLAGS.forward_tolerance, FLAGS.objective_tolerance,
                             FLAGS.parameter_tolerance, FLAGS.image_tolerance)
     try:

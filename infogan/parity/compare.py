@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 
+from infogan.parity import IMAGE_RACE_LEVELS
 from infogan.training.tf1_checkpoint import is_ignored_tf1_name
 
 # Per-iteration values compared, in table order; the first three are shown side by side.
@@ -24,6 +25,7 @@ class Tolerances:
     objective: float = 1e-4   # relative difference of each logged value, every iteration
     parameter: float = 1e-3   # relative difference of each variable after the run
     image: float = 1.0        # max difference of an image summary's pixels, in 1/255 steps
+    image_race: float = IMAGE_RACE_LEVELS  # racy images (`image_warnings`): warnings up to this
 
 
 def relative_difference(a, b):
@@ -199,17 +201,42 @@ def verdict(tolerances, forward=None, rows=(), states=(), images=(), epoch_lines
         if row.max_rel > tolerances.objective:
             failures.append("iteration %d: relative difference %.3g > %g" % (
                 row.iteration, row.max_rel, tolerances.objective))
+    failures += image_failures(tolerances, images)
+    for relative, _, name in states:
+        if relative > tolerances.parameter:
+            failures.append("parameter %s: relative difference %.3g > %g" % (
+                name, relative, tolerances.parameter))
+    return failures
+
+
+def image_failures(tolerances, images):
+    """The image summaries beyond `tolerances.image`, or written by one side only, as lines."""
+    failures = []
     for step, tag, value in images:
         if value is None:
             failures.append("image %s at step %d: only one side wrote it" % (tag, step))
         elif value > tolerances.image:
             failures.append("image %s at step %d: pixel difference %.0f > %g" % (
                 tag, step, value, tolerances.image))
-    for relative, _, name in states:
-        if relative > tolerances.parameter:
-            failures.append("parameter %s: relative difference %.3g > %g" % (
-                name, relative, tolerances.parameter))
     return failures
+
+
+def image_warnings(comparison, tolerances):
+    """The image differences that are warnings, not failures, in a comparison of racy images.
+
+    The TF1 code's plots read its conv batch norm's moving averages with no order against their
+    update (docs/tf1_semantics.md §3), so its images may change from run to run. They are warnings
+    when every other target is met and each difference is within `tolerances.image_race`.
+
+    Returns:
+      the image failures' lines when they are warnings, else [].
+    """
+    images = image_failures(tolerances, comparison.images)
+    others = verdict(tolerances, comparison.forward, comparison.rows, comparison.states,
+                     epoch_lines=comparison.epoch_lines)
+    within_race = all(value is not None and value <= tolerances.image_race
+                      for _, _, value in comparison.images)
+    return images if images and within_race and not others else []
 
 
 def summary_line(comparison, tolerances):
@@ -229,13 +256,16 @@ def summary_line(comparison, tolerances):
         for name, worst, bound in measured)
 
 
-def report_lines(comparison, description, tolerances, max_failures=10, max_rows=None):
+def report_lines(comparison, description, tolerances, max_failures=10, max_rows=None,
+                 racy_images=False):
     """The whole printed report.
 
     Args:
       comparison: IterationComparison.
       description: one line saying what was compared (networks, batch size...).
       max_rows: print the per-iteration table up to this many rows, else its summary.
+      racy_images: the TF1 side's images may race (see `image_warnings`): image differences
+        within the race's size are warnings when every other target is met.
 
     Returns:
       (lines, True when every target is met).
@@ -250,7 +280,17 @@ def report_lines(comparison, description, tolerances, max_failures=10, max_rows=
         lines += state_lines(comparison.states)
     failures = verdict(tolerances, comparison.forward, comparison.rows, comparison.states,
                        comparison.images, comparison.epoch_lines)
+    warnings = image_warnings(comparison, tolerances) if racy_images else []
+    failures = [failure for failure in failures if failure not in warnings]
     lines.append(summary_line(comparison, tolerances))
+    lines += ["WARNING: %s" % warning for warning in warnings[:max_failures]]
+    if len(warnings) > max_failures:
+        lines.append("WARNING: ... and %d more" % (len(warnings) - max_failures))
+    if warnings:
+        lines.append("WARNING: every other target is met; the TF1 code's plots race with its conv "
+                     "batch norm's moving-average update, so its images can differ by up to %g "
+                     "levels between runs: run the TF1 side on a quiet machine to compare images"
+                     % tolerances.image_race)
     lines += ["BEYOND TOLERANCE: %s" % failure for failure in failures[:max_failures]]
     if len(failures) > max_failures:
         lines.append("BEYOND TOLERANCE: ... and %d more" % (len(failures) - max_failures))

@@ -5,11 +5,13 @@ shuffle, per iteration the D noise then the G noise, and every `plot_every` iter
 plotter's draws. `python -m infogan.parity` runs it next to the port's training loop.
 """
 import dataclasses
+import os
 from typing import Dict, List, Optional
 
 import numpy as np
 
 from infogan import plots
+from infogan.data.image_folder import IMAGE_EXTENSIONS
 from infogan.model.noise import make_noise_sampler
 from infogan.training.loop import epoch_line
 from infogan.training.plotter import GAN_PLOT_IMAGES
@@ -23,6 +25,13 @@ G_STEP_KEYS = {"generator_objective": "generator_objective",
                "ll_continuous": "ll_continuous_objective",
                "std_contig": "std_contig",
                "neg_mutual_info": "g_step_infogan_loss"}
+
+
+def tf1_listing(folder):
+    """The image files below `folder` in the TF1 code's order: each folder as `os.walk` yields it,
+    its files as the file system lists them (docs/tf1_semantics.md §7)."""
+    return [os.path.join(base, name) for base, _, names in os.walk(folder) for name in names
+            if name.lower().endswith(IMAGE_EXTENSIONS)]
 
 
 @dataclasses.dataclass

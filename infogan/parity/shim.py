@@ -25,7 +25,8 @@ ones the original builds.
 It changes process-wide TensorFlow settings, so it runs in a child process:
 
     python -m infogan.parity.shim --repo PATH --mnist_dir DIR --output DIR [--state FILE.npz]
-        [--save_checkpoint PREFIX] [--script train.py] -- <flags of the checkout's train.py>
+        [--save_checkpoint PREFIX] [--script train.py] [--python_seed N]
+        -- <flags of the checkout's train.py>
 
 and leaves in --output: `scalars.json` ({step: {tag: value}}), `images.npz` (the image summaries'
 pixels, keyed `<step>|<tag>`), `initial_state.npz` (the variables right after initialisation, and
@@ -37,6 +38,7 @@ import builtins
 import collections
 import json
 import os
+import random
 import runpy
 import sys
 import types
@@ -414,13 +416,18 @@ def forget_own_package():
         del sys.modules[name]
 
 
-def run_checkout(repo, script, argv, recorder, mnist_dir, ordered=True):
-    """Runs `repo/script` as __main__ with `argv`, under the shim. Returns its exit status."""
+def run_checkout(repo, script, argv, recorder, mnist_dir, ordered=True, python_seed=None):
+    """Runs `repo/script` as __main__ with `argv`, under the shim. Returns its exit status.
+
+    `python_seed`, when given, seeds Python's `random` right before the script starts.
+    """
     install_import_hook(build_modules(recorder, mnist_dir, ordered), repo)
     forget_own_package()
     sys.path.insert(0, os.path.abspath(repo))
     os.chdir(repo)
     sys.argv = [script] + list(argv)
+    if python_seed is not None:
+        random.seed(python_seed)
     try:
         runpy.run_path(os.path.join(repo, script), run_name="__main__")
     except SystemExit as done:
@@ -452,6 +459,8 @@ def parse_arguments(argv):
     parser.add_argument("--save_checkpoint", help="write a TF1 checkpoint here when training ends")
     parser.add_argument("--unordered", action="store_true",
                         help="leave the updates of one optimiser unordered, as the original code")
+    parser.add_argument("--python_seed", type=int, help="seed Python's random (the TF1 code's "
+                        "random.sample of an image folder's files) with this")
     parser.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then the script's flags")
     arguments = parser.parse_args(argv)
     if arguments.train_args[:1] == ["--"]:
@@ -471,7 +480,8 @@ def main(argv=None):
     recorder = Recorder(state, arguments.save_checkpoint and os.path.abspath(arguments.save_checkpoint))
     output, mnist_dir = os.path.abspath(arguments.output), os.path.abspath(arguments.mnist_dir)
     status = run_checkout(os.path.abspath(arguments.repo), arguments.script, arguments.train_args,
-                          recorder, mnist_dir, ordered=not arguments.unordered)
+                          recorder, mnist_dir, ordered=not arguments.unordered,
+                          python_seed=arguments.python_seed)
     write_outputs(recorder, output)
     return status
 

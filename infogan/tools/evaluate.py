@@ -16,12 +16,14 @@ The discriminator and Q network run as in training (batch statistics, batches of
 batch size); nothing is written back to the checkpoint.
 """
 import os
+import sys
 
 import numpy as np
 import tensorflow as tf
 
 from infogan import data, plots
-from infogan.config import MNIST_SHAPE, ConfigError, TrainConfig, load_run_config
+from infogan.config import (CONFIG_FILE, MNIST_SHAPE, ConfigError, TrainConfig, load_run_config,
+                            unwritable_reason)
 from infogan.model.config import ModelConfig
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.architecture import infer_output_shapes, parse_architecture
@@ -30,19 +32,57 @@ from infogan.model.noise import make_noise_sampler
 from infogan.tools import metrics
 from infogan.training.checkpoints import restore_networks
 from infogan.training.step import build_optimizers
+from infogan.training.run_folder import CHECKPOINT_SUBDIR
 from infogan.training.tf1_checkpoint import load_tf1_checkpoint
 
 
-def restore_models(log_dir, checkpoint_path=None):
+def print_warning(message):
+    """One warning line on stderr."""
+    print("warning: %s" % message, file=sys.stderr)
+
+
+class FiguresNotWritten(OSError):
+    """The figures could not be written; `results` holds every measure all the same."""
+
+    def __init__(self, message, results):
+        super().__init__(message)
+        self.results = results
+
+
+def check_checkpoint_of_run(log_dir, checkpoint_path, warn=print_warning):
+    """Refuses a checkpoint of another run (its networks are described by that run's config.json);
+    warns about one that lies in no run's folder (it is read if its variables fit).
+
+    Raises:
+      ConfigError: `checkpoint_path` lies in the checkpoints folder of another run.
+    """
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(checkpoint_path)))
+    if folder == os.path.realpath(os.path.join(log_dir, CHECKPOINT_SUBDIR)):
+        return
+    owner = os.path.dirname(folder)
+    if os.path.basename(folder) == CHECKPOINT_SUBDIR and os.path.exists(
+            os.path.join(owner, CONFIG_FILE)):
+        raise ConfigError("--checkpoint %s belongs to the run %s, not to --logdir %s; pass "
+                          "--logdir %s" % (checkpoint_path, owner, log_dir, owner))
+    warn("--checkpoint %s is not in %s; reading it with the networks of %s" % (
+        checkpoint_path, os.path.join(log_dir, CHECKPOINT_SUBDIR), os.path.join(log_dir, CONFIG_FILE)))
+
+
+def restore_models(log_dir, checkpoint_path=None, warn=print_warning):
     """Rebuilds a run's networks and loads its newest usable (or the given) checkpoint.
+
+    Args:
+      warn: where the warning about a checkpoint outside the run's folder goes.
 
     Returns:
       (TrainConfig, InfoGANModels, checkpoint path).
 
     Raises:
-      ConfigError: no readable config.json or checkpoint.
+      ConfigError: no readable config.json or checkpoint, or a checkpoint of another run.
     """
     config = load_run_config(log_dir)
+    if checkpoint_path is not None:
+        check_checkpoint_of_run(log_dir, checkpoint_path, warn)
     generated = infer_output_shapes(parse_architecture(config.model.generator),
                                     (config.model.z_size,))[-1]
     models = build_models(config.model, tuple(generated))
@@ -137,9 +177,18 @@ def evaluate_tf1_checkpoint(path, model_config=None, mnist_dir=None, num_samples
                            os.path.join(folder, "eval"), num_samples)
 
 
-def evaluate_models(models, checkpoint, mnist_dir, batch_size, figure_dir, num_samples):
+def evaluate_models(models, checkpoint, mnist_dir, batch_size, figure_dir, num_samples,
+                    warn=print_warning):
     """Every measure on restored networks: accuracies, the category -> digit mapping, NMI, ARI,
-    the confusion matrix, code correlations, figures."""
+    the confusion matrix, code correlations, figures.
+
+    Figures are skipped, with a warning before anything is computed, when `figure_dir` cannot be
+    written; the results then say why (`figures_skipped`).
+
+    Raises:
+      ConfigError: networks that cannot be evaluated.
+      FiguresNotWritten: writing the figures failed after every measure was taken.
+    """
     model_config = models.config
     if models.q_network is None or not model_config.categorical_cardinality:
         raise ConfigError("evaluation needs an InfoGAN run with a categorical code (this one is a "
@@ -147,6 +196,10 @@ def evaluate_models(models, checkpoint, mnist_dir, batch_size, figure_dir, num_s
     if tuple(models.image_shape) != MNIST_SHAPE:
         raise ConfigError("evaluation measures MNIST digits, but these networks make %s images"
                           % "x".join(map(str, models.image_shape)))
+    unwritable = unwritable_reason(figure_dir)
+    if unwritable is not None:
+        warn("the figures cannot be written to %s (%s); the results are only printed"
+             % (figure_dir, unwritable))
     images, labels = data.load_mnist_test(mnist_dir)
     predictions = predict_categories(models, images, batch_size)
     counts = metrics.confusion_matrix(predictions, labels, model_config.categorical_cardinality[0])
@@ -158,5 +211,13 @@ def evaluate_models(models, checkpoint, mnist_dir, batch_size, figure_dir, num_s
                "ari": metrics.adjusted_rand_index(counts)}
     if model_config.num_continuous:
         results["continuous_correlations"] = continuous_correlations(models, num_samples, batch_size)
-    results["figures"] = write_figures(models, figure_dir)
+    results["figures"] = []
+    if unwritable is not None:
+        results["figures_skipped"] = unwritable
+        return results
+    try:
+        results["figures"] = write_figures(models, figure_dir)
+    except OSError as error:
+        raise FiguresNotWritten("the figures could not be written to %s (%s)" % (
+            figure_dir, error.strerror or error), results) from None
     return results

@@ -3,6 +3,8 @@
 The generator runs in inference mode, as for the TF1 code's TensorBoard images. `--export` writes
 a SavedModel usable without this package: `tf.saved_model.load(DIR)(noise)` -> images.
 """
+import math
+
 import numpy as np
 import tensorflow as tf
 
@@ -15,7 +17,11 @@ COLUMNS = 10
 
 
 def parse_values(text, count, kind, name):
-    """Parses `--name a,b,...` into `count` numbers of `kind`; None when not given."""
+    """Parses `--name a,b,...` into `count` numbers of `kind`; None when not given.
+
+    Raises:
+      ConfigError: not `count` finite numbers.
+    """
     if text is None:
         return None
     try:
@@ -24,6 +30,8 @@ def parse_values(text, count, kind, name):
         raise ConfigError("--%s takes %d comma-separated numbers, got %r" % (name, count, text)) from None
     if len(values) != count:
         raise ConfigError("--%s takes %d values (one per code), got %d" % (name, count, len(values)))
+    if not all(math.isfinite(value) for value in values):
+        raise ConfigError("--%s takes finite numbers, got %r" % (name, text))
     return values
 
 

@@ -56,7 +56,7 @@ def load_images(config):
     width, height = config.scale_dataset
     dataset = image_folder.open_image_folder(
         config.dataset, width, height, config.max_images, config.force_grayscale,
-        seed=config.seed, name=config.dataset_name)
+        seed=config.seed, name=config.dataset_name, order=config.image_order)
     config_lib.check_image_shape(config.model, dataset.image_shape)  # before a cache is built
     if config.cache_dir is not None:
         dataset = image_cache.cached(dataset, config.cache_dir)

@@ -9,7 +9,7 @@ import fcntl
 import os
 import shutil
 
-from infogan.config import CONFIG_FILE, ConfigError
+from infogan.config import CONFIG_FILE, ConfigError, unwritable_reason
 
 LOCK_FILE = ".lock"
 CHECKPOINT_SUBDIR = "checkpoints"
@@ -131,21 +131,13 @@ def check_new_log_dir(path):
     """
     if os.path.isfile(path):
         raise ConfigError("--logdir %s is a file; pass a folder (new or empty)" % path)
-    if os.path.isdir(path):
-        if _entries(path):
-            raise ConfigError("log folder %s already holds files; pass a new --logdir so nothing "
-                              "is overwritten (or --resume=%s to continue a run there)" % (path, path))
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise ConfigError("log folder %s is not writable; pass a --logdir you can write to" % path)
-        return
-    parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        raise ConfigError("--logdir %s cannot be created: %s is a file" % (path, parent))
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError("--logdir %s cannot be created: %s is not writable; pass a --logdir you "
-                          "can write to" % (path, parent))
+    if os.path.isdir(path) and _entries(path):
+        raise ConfigError("log folder %s already holds files; pass a new --logdir so nothing "
+                          "is overwritten (or --resume=%s to continue a run there)" % (path, path))
+    reason = unwritable_reason(path)
+    if reason is not None:
+        verb = "cannot be written" if os.path.isdir(path) else "cannot be created"
+        raise ConfigError("--logdir %s %s: %s; pass a --logdir you can write to" % (path, verb, reason))
 
 
 def create_locked(config):
@@ -194,7 +186,10 @@ def remove_interrupted_writes(log_dir):
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         if any(marker in name for marker in _TEMPORARY_MARKERS):
             path = os.path.join(folder, name)
-            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:  # a file, or a link: removed itself, never what it points to
+                os.remove(path)
             removed.append(name)
     return removed
 

@@ -19,13 +19,15 @@ Usage:
     values = export_tf1_state(models, optimizers)                  # {TF1 name: np.ndarray}
 """
 import dataclasses
+import os
 import re
 from typing import Dict
 
 import numpy as np
 import tensorflow as tf
 
-from infogan.config import ConfigError
+from infogan.config import CONFIG_FILE, ConfigError
+from infogan.training.run_folder import CHECKPOINT_SUBDIR
 
 EMA_SHADOW = "ExponentialMovingAverage"
 MODEL_SCOPES = ("generator/", "discriminator/", "mutual_info/")
@@ -35,6 +37,10 @@ MAX_LISTED = 12
 _ADAM_SLOT = re.compile(r"^(?P<owner>.+)/Adam(_\d+)?$")
 _ZERO_GRADIENT_SLOT = re.compile(
     r"/(%s|BatchNorm/moving_mean|BatchNorm/moving_variance)/Adam(_\d+)?$" % EMA_SHADOW)
+# Object-based checkpoints (this port's) name values by object path, e.g.
+# `generator/layer_0/kernel/.ATTRIBUTES/VARIABLE_VALUE`, and hold their object graph.
+_OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+_ATTRIBUTES = "/.ATTRIBUTES/"
 _PORT_EMA = re.compile(
     r"^(?P<net>[^/]+)/(?P<layer>.+)/batch_norm/ema_(?P<stat>mean|variance)_(?P<pass>\d+)$")
 
@@ -253,6 +259,29 @@ def open_checkpoint(path):
                           "model.ckpt-1000, or its folder): %s" % (path, message)) from None
 
 
+def check_not_port_checkpoint(path, names):
+    """Refuses a checkpoint written by this port where one of the TF1 code is expected.
+
+    Args:
+      path: the checkpoint's prefix or folder.
+      names: the names of the values it holds.
+
+    Raises:
+      ConfigError naming the run folder it belongs to (where it lies in one).
+    """
+    if not any(name == _OBJECT_GRAPH_KEY or _ATTRIBUTES in name for name in names):
+        return
+    folder = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path)))
+    run = os.path.dirname(folder) if os.path.basename(folder) == CHECKPOINT_SUBDIR else folder
+    if os.path.exists(os.path.join(run, CONFIG_FILE)):
+        hint = "continue its run with --resume=%s (train), or pass --logdir %s (evaluate, sample)" % (
+            run, run)
+    else:
+        hint = "pass the folder of the run it came from to --resume (train) or --logdir"
+    raise ConfigError("--tf1_checkpoint %s is a checkpoint of this port, not of the TF1 code; %s"
+                      % (path, hint))
+
+
 def read_tf1_checkpoint(path):
     """Every tensor of a TF1 checkpoint as {name: np.ndarray}."""
     reader = open_checkpoint(path)
@@ -275,10 +304,12 @@ def load_tf1_checkpoint(path, models, optimizers):
       whether the optimiser state was loaded.
 
     Raises:
-      ConfigError: unreadable checkpoint; CheckpointMismatchError (a ConfigError): one message
-        listing all missing, mismatched and unexpected variables. Nothing is assigned then.
+      ConfigError: unreadable checkpoint, or one of this port; CheckpointMismatchError (a
+        ConfigError): one message listing all missing, mismatched and unexpected variables.
+        Nothing is assigned then.
     """
     reader = open_checkpoint(path)
+    check_not_port_checkpoint(path, reader.get_variable_to_shape_map())
     return _check_and_assign(models, optimizers, reader.get_variable_to_shape_map(),
                              reader.get_tensor, "the TF1 checkpoint %s" % path,
                              reader.get_variable_to_dtype_map())
