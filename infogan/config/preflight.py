@@ -49,18 +49,25 @@ def preflight(config):
     validate_numbers(config)
     check_log_folder(config.run)
     check_data_paths(config.data)
+    num_images = _count_idx_images(config)
     check_tf1_checkpoint(config.run.tf1_checkpoint)
     validate_architectures(config.model)
     check_memory(config.model, config.run.batch_size)
-    num_images = None
-    if config.data.source.is_idx:
-        try:
-            num_images = data.count_idx_images(config.data)
-        except data.DatasetError as error:
-            raise ConfigError(str(error)) from None
-        check_batch_size(config, num_images)
+    if num_images is not None:
         check_image_shape(config.model, MNIST_SHAPE)
     return Preflighted(config, num_images)
+
+
+def _count_idx_images(config):
+    """An IDX dataset's training images, checked against the batch; None for an image folder."""
+    if not config.data.source.is_idx:
+        return None
+    try:
+        num_images = data.count_idx_images(config.data)
+    except data.DatasetError as error:
+        raise ConfigError(str(error)) from None
+    check_batch_size(config, num_images)
+    return num_images
 
 
 def preflighted(config):

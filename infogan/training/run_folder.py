@@ -122,7 +122,8 @@ def create_locked(config):
 
     The default folder is `<log root>/<dataset>_log/<infogan|gan>`, else the first free of
     `...-0`, `...-1`, ... (made with an atomic mkdir, so two runs never share one). A --logdir
-    must be new or empty, which is checked again once it is locked.
+    must be new or empty (`preflight` checked it); once it is locked, files that appeared since
+    refuse it.
 
     Returns:
       (log folder, RunLock).
@@ -132,7 +133,6 @@ def create_locked(config):
     """
     try:
         if config.run.logdir is not None:
-            check_new_log_dir(config.run.logdir)
             os.makedirs(config.run.logdir, exist_ok=True)
             lock = RunLock(config.run.logdir)
             if folder_entries(config.run.logdir):  # another process got there first
