@@ -61,13 +61,13 @@ def parse_settings(assignments):
         key, sep, text = assignment.partition("=")
         if not sep:
             raise ValueError("--set %r: expected KEY=VALUE" % assignment)
-        defaults = ModelConfig() if key in _MODEL_FIELDS else TrainConfig()
+        defaults = TrainConfig().flat()
         if key == "recipe":
             train_changes[key] = text
             continue
-        if key in _SKIPPED_FIELDS or not hasattr(defaults, key):
+        if key in _SKIPPED_FIELDS or key not in defaults:
             raise ValueError("--set %r: %r is not a flag this benchmark can change" % (assignment, key))
-        default = getattr(defaults, key)
+        default = defaults[key]
         if isinstance(default, bool):
             value = {"true": True, "false": False}.get(text.lower())
             if value is None:

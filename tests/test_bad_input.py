@@ -11,7 +11,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from infogan import config as config_lib
-from infogan.config import ConfigError, TrainConfig, check_memory, validate
+from infogan.config import ConfigError, TrainConfig, check_memory, preflight
 from infogan.model import architecture
 from infogan.model.architecture import ArchitectureError
 from infogan.model.config import DEFAULT_GENERATOR, ModelConfig
@@ -56,7 +56,7 @@ def test_a_long_expression_is_evaluated_without_recursion():
 ])
 def test_sizes_too_large_or_too_long_are_architecture_errors(description, fragment):
     with pytest.raises(ArchitectureError) as error:
-        validate(TrainConfig(model=ModelConfig(generator=description)))
+        preflight(TrainConfig(model=ModelConfig(generator=description)))
     message = str(error.value)
     assert message.startswith("--generator: ") and fragment in message
     assert "\n" not in message and len(message) < 600
@@ -93,7 +93,7 @@ def test_networks_that_cannot_fit_in_memory_are_refused(model, flag):
 def test_the_default_networks_fit_and_validate_checks_this_machine():
     check_memory(ModelConfig(), 64, available=GiB)
     with pytest.raises(ConfigError, match="more than this machine's"):
-        validate(TrainConfig(model=_model(style_size=1000000000)))
+        preflight(TrainConfig(model=_model(style_size=1000000000)))
 
 
 @pytest.mark.parametrize("changes,fragment", [
@@ -104,7 +104,7 @@ def test_the_default_networks_fit_and_validate_checks_this_machine():
 ])
 def test_bad_flags_are_refused(changes, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
-        validate(dataclasses.replace(TrainConfig(), **changes))
+        preflight(dataclasses.replace(TrainConfig(), **changes))
 
 
 def test_a_cache_dir_that_cannot_be_created_is_refused(tmp_path, monkeypatch):
@@ -112,7 +112,7 @@ def test_a_cache_dir_that_cannot_be_created_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda path, mode: path != str(tmp_path) and real_access(
         path, mode))  # tmp_path read-only (root ignores permissions)
     with pytest.raises(ConfigError, match="--cache_dir .* cannot be created: .* is not writable"):
-        validate(TrainConfig(cache_dir=str(tmp_path / "cache")))
+        preflight(TrainConfig(cache_dir=str(tmp_path / "cache")))
 
 
 def test_a_damaged_architecture_in_config_json_is_one_line(tmp_path):

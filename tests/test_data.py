@@ -154,12 +154,12 @@ def test_image_order_is_saved_with_a_run_and_older_runs_load_as_sorted(tmp_path)
     from infogan.config import (ConfigError, TrainConfig, load_run_config, resumed_config,
                                 save_run_config, validate_numbers)
     save_run_config(str(tmp_path), TrainConfig(dataset="chairs"))
-    assert load_run_config(str(tmp_path)).image_order == data.TF1_ORDER
+    assert load_run_config(str(tmp_path)).data.image_order == data.TF1_ORDER
     path = tmp_path / "config.json"
     values = json.loads(path.read_text())
     del values["image_order"]  # written before the flag existed, when folders were listed sorted
     path.write_text(json.dumps(values))
-    assert resumed_config(str(tmp_path)).image_order == data.SORTED_ORDER
+    assert resumed_config(str(tmp_path)).data.image_order == data.SORTED_ORDER
     assert "image_order" not in RESUME_FLAGS  # a resumed run keeps its rows
     with pytest.raises(ConfigError, match="--image_order must be one of tf1, sorted, got 'hash'"):
         validate_numbers(TrainConfig(image_order="hash"))

@@ -44,7 +44,7 @@ def _save_as_tf1_checkpoint(log_dir, prefix):
     from infogan.training.tf1_checkpoint import export_tf1_state, save_tf1_checkpoint
     from infogan.training.step import build_optimizers
     config, models, _ = restore_models(log_dir)
-    optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr)
+    optimizers = build_optimizers(models, config.run.generator_lr, config.run.discriminator_lr)
     os.makedirs(os.path.dirname(prefix))
     return save_tf1_checkpoint(prefix, export_tf1_state(models, optimizers))
 

@@ -102,7 +102,7 @@ def test_resume_skips_a_non_finite_checkpoint_of_an_older_version(tmp_path, caps
     config = dataclasses.replace(CONFIG, logdir=log_dir)
     dataset = loop.load_images(config)[0]
     models = loop.build_models(config.model, dataset.image_shape)
-    optimizers = loop.build_optimizers(models, config.generator_lr, config.discriminator_lr)
+    optimizers = loop.build_optimizers(models, config.run.generator_lr, config.run.discriminator_lr)
     state = checkpoints.LoopState(dataset.num_images, 6)
     saved = checkpoints.RunCheckpoints(log_dir, models, optimizers, state)
     saved.restore_latest()

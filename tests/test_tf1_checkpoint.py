@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, TINY_IMAGE_SHAPE
-from infogan.config import ConfigError, TrainConfig, validate
+from infogan.config import ConfigError, TrainConfig, preflight
 from infogan.parity.runner import build_port, build_reference
 from infogan.model.config import ModelConfig
 from infogan.parity.reference_loop import Step, reference_iteration
@@ -169,8 +169,8 @@ def test_unreadable_or_absent_checkpoint(tmp_path, tiny_model_config):
     with pytest.raises(ConfigError, match="cannot read a TF1 checkpoint"):
         load_tf1_checkpoint(str(tmp_path / "garbage"), *port_for(tiny_model_config))
     with pytest.raises(ConfigError, match="--tf1_checkpoint .*no such checkpoint"):
-        validate(TrainConfig(tf1_checkpoint=str(tmp_path / "absent")))
-    validate(TrainConfig(tf1_checkpoint=str(tmp_path / "garbage")))  # prefix of an existing .index
+        preflight(TrainConfig(tf1_checkpoint=str(tmp_path / "absent")))
+    preflight(TrainConfig(tf1_checkpoint=str(tmp_path / "garbage")))  # prefix of an existing .index
 
 
 def test_train_py_refuses_a_checkpoint_that_does_not_fit(saved_reference, tmp_path):

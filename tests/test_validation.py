@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO_ROOT
 from image_fixtures import truncate, write_image
 from infogan.model.architecture import ArchitectureError
-from infogan.config import ConfigError, TrainConfig, check_image_shape, validate
+from infogan.config import ConfigError, TrainConfig, check_image_shape, preflight
 from infogan.data import DatasetError
 from infogan.model.config import ModelConfig
 
@@ -46,7 +46,7 @@ def model_config(**changes):
 ])
 def test_bad_values_are_refused(changes, fragment):
     with pytest.raises(ConfigError) as error:
-        validate(dataclasses.replace(TrainConfig(), **changes))
+        preflight(dataclasses.replace(TrainConfig(), **changes))
     assert fragment in str(error.value)
     assert "\n" not in str(error.value)
 
@@ -59,7 +59,7 @@ def test_bad_values_are_refused(changes, fragment):
 ])
 def test_unusual_but_valid_models_pass(changes):
     config = dataclasses.replace(TrainConfig(), **changes)
-    validate(config)
+    preflight(config)
     check_image_shape(config.model, (28, 28, 1))
 
 
@@ -71,7 +71,7 @@ def test_unusual_but_valid_models_pass(changes):
 ])
 def test_bad_architecture_names_flag_token_and_position(flag, description, token, position):
     with pytest.raises(ArchitectureError) as error:
-        validate(TrainConfig(model=model_config(**{flag: description})))
+        preflight(TrainConfig(model=model_config(**{flag: description})))
     message = str(error.value)
     assert message.startswith("--%s: " % flag) and repr(token) in message
     assert "layer %d of" % position in message
@@ -90,24 +90,24 @@ def test_generator_and_data_shapes_must_match():
 
 def test_existing_log_folder_or_cache_file_is_refused(tmp_path):
     (tmp_path / "run").mkdir()
-    validate(TrainConfig(logdir=str(tmp_path / "run")))  # new or empty is fine
+    preflight(TrainConfig(logdir=str(tmp_path / "run")))  # new or empty is fine
     (tmp_path / "run" / "events.out").write_text("keep")
     with pytest.raises(ConfigError, match="already holds files; pass a new --logdir"):
-        validate(TrainConfig(logdir=str(tmp_path / "run")))
+        preflight(TrainConfig(logdir=str(tmp_path / "run")))
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="is a file; pass a folder"):
-        validate(TrainConfig(logdir=str(tmp_path / "file")))
+        preflight(TrainConfig(logdir=str(tmp_path / "file")))
     with pytest.raises(ConfigError, match="--cache_dir .* is a file"):
-        validate(TrainConfig(cache_dir=str(tmp_path / "file")))
+        preflight(TrainConfig(cache_dir=str(tmp_path / "file")))
 
 
 def test_folder_named_fashion_mnist_is_still_a_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "fashion_mnist").mkdir()
     config = TrainConfig(dataset="./fashion_mnist", scale_dataset=(16, 8))
-    assert config.idx_kind is None and config.dataset_name == "fashion_mnist"
-    validate(config)
-    assert TrainConfig(dataset="fashion_mnist").idx_kind == "fashion_mnist"
+    assert not config.data.source.is_idx and config.data.source.name == "fashion_mnist"
+    preflight(config)
+    assert TrainConfig(dataset="fashion_mnist").data.source.kind == "fashion_mnist"
 
 
 def folder_config(folder, **changes):
@@ -181,13 +181,13 @@ def test_the_paper_recipe_sets_its_values_and_explicit_flags_win():
     from infogan.config import RECIPES, with_recipe
     from infogan.model.config import GAN_LOSSES, SEPARATE_UPDATE
     paper = with_recipe(TrainConfig(), "paper")
-    assert paper.recipe == "paper" and paper.batch_size == 128
+    assert paper.run.recipe == "paper" and paper.run.batch_size == 128
     assert paper.model.discriminator == RECIPES["paper"]["discriminator"]
     assert paper.model.mutual_info_loss == GAN_LOSSES
-    validate(paper)
+    preflight(paper)
     kept = with_recipe(TrainConfig(batch_size=32, model=model_config(mutual_info_loss=SEPARATE_UPDATE)),
                        "paper", keep=("batch_size", "mutual_info_loss"))
-    assert kept.batch_size == 32 and kept.model.mutual_info_loss == SEPARATE_UPDATE
+    assert kept.run.batch_size == 32 and kept.model.mutual_info_loss == SEPARATE_UPDATE
     assert kept.model.discriminator == RECIPES["paper"]["discriminator"]
     assert with_recipe(TrainConfig(), "tf1") == TrainConfig()
 

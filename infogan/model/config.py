@@ -3,7 +3,8 @@ and where the mutual-information loss goes. Imports no TensorFlow."""
 import dataclasses
 from typing import Tuple
 
-from infogan.model.noise import NORMAL_STYLE
+from infogan.model.noise import NORMAL_STYLE, STYLE_NOISES
+from infogan.model.options import BEYOND_TF1, TF1, option
 
 DEFAULT_GENERATOR = "fc:1024,fc:7x7x128,reshape:7:7:128,deconv:4:2:64,deconv:4:2:1:sigmoid"
 DEFAULT_DISCRIMINATOR = "conv:4:2:64:lrelu,conv:4:2:128:lrelu,fc:1024:lrelu"
@@ -17,19 +18,38 @@ MUTUAL_INFO_LOSSES = (SEPARATE_UPDATE, GAN_LOSSES)
 class ModelConfig:
     """The model flags of the TF1 code, with its defaults (docs/tf1_semantics.md §8), and
     `mutual_info_loss` (SEPARATE_UPDATE, the TF1 code's, or GAN_LOSSES) and `style_noise`
-    (a STYLE_NOISES name: the style noise's distribution)."""
-    generator: str = DEFAULT_GENERATOR
-    discriminator: str = DEFAULT_DISCRIMINATOR
-    categorical_cardinality: Tuple[int, ...] = (10,)
-    num_continuous: int = 2
-    style_size: int = 62
-    use_batch_norm: bool = True
-    fix_std: bool = True
-    infogan: bool = True
-    categorical_lambda: float = 1.0
-    continuous_lambda: float = 1.0
-    mutual_info_loss: str = SEPARATE_UPDATE
-    style_noise: str = NORMAL_STYLE
+    (a STYLE_NOISES name: the style noise's distribution). Each field carries its flag's
+    metadata (`infogan.model.options`)."""
+    generator: str = option(DEFAULT_GENERATOR, "Generator architecture: comma-separated "
+                            "conv:K:S:N[:act], deconv:K:S:N[:act], fc:N[:act], reshape:d1:d2:... "
+                            "(batch norm on every layer but the last).", TF1, shapes_weights=True)
+    discriminator: str = option(DEFAULT_DISCRIMINATOR, "Discriminator architecture, as "
+                                "--generator, without its last layer (a dense 1 with a sigmoid is "
+                                "added).", TF1, shapes_weights=True)
+    categorical_cardinality: Tuple[int, ...] = option(
+        (10,), "Number of values of each categorical latent code, e.g. 10, or 20 20 20 for three "
+        "codes; none is allowed.", TF1, shapes_weights=True)
+    num_continuous: int = option(2, "Number of continuous latent codes (uniform in [-1, 1]).",
+                                 TF1, shapes_weights=True)
+    style_size: int = option(62, "Width of the incompressible (style) noise.", TF1,
+                             shapes_weights=True)
+    use_batch_norm: bool = option(True, "Batch normalisation in G and D.", TF1,
+                                  shapes_weights=True)
+    fix_std: bool = option(True, "Fix the continuous codes' standard deviation to 1 (--nofix_std: "
+                           "Q also predicts it).", TF1, shapes_weights=True)
+    infogan: bool = option(True, "Train InfoGAN (latent codes and the Q network); --noinfogan "
+                           "trains a plain GAN.", TF1, shapes_weights=True)
+    categorical_lambda: float = option(1.0, "Weight of the categorical codes' log-likelihood in the "
+                                       "mutual-information loss.", TF1)
+    continuous_lambda: float = option(1.0, "Weight of the continuous codes' log-likelihood in the "
+                                      "mutual-information loss.", TF1)
+    mutual_info_loss: str = option(
+        SEPARATE_UPDATE, "Where the mutual-information loss goes: separate (the TF1 code: its own "
+        "update of G, D and Q with G's Adam) or gan_losses (openai/InfoGAN: subtracted from D's and "
+        "G's losses; D's Adam then also updates Q).", BEYOND_TF1, choices=MUTUAL_INFO_LOSSES)
+    style_noise: str = option(NORMAL_STYLE, "The style noise's distribution: normal (the TF1 "
+                              "code's N(0, 1)) or uniform (openai/InfoGAN's U(-1, 1)).", BEYOND_TF1,
+                              choices=STYLE_NOISES)
 
     @property
     def z_size(self):

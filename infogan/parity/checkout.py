@@ -12,11 +12,14 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from infogan.config import ConfigError
+from infogan.config import ConfigError, config_fields
+from infogan.data import FASHION_MNIST
+from infogan.model.options import TF1
 
 # The folder holding the `infogan` package: the child process imports it from there.
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NO_PLOTS = 10 ** 9  # a plot_every beyond any run
+FOLDER_ONLY_FLAGS = ("scale_dataset", "force_grayscale")  # passed with an image folder only
 
 
 @dataclasses.dataclass
@@ -46,29 +49,31 @@ def train_flags(config):
     Raises:
       ConfigError: Fashion-MNIST (the TF1 code reads MNIST or an image folder only).
     """
-    if config.dataset is not None and config.idx_kind is not None:
+    if config.data.source.kind == FASHION_MNIST:
         raise ConfigError("--tf1_repo compares on MNIST or an image folder; the TF1 code reads no "
-                          "--dataset %s" % config.dataset)
-    model = config.model
-    values = [("epochs", config.epochs), ("batch_size", config.batch_size),
-              ("generator_lr", config.generator_lr), ("discriminator_lr", config.discriminator_lr),
-              ("categorical_lambda", model.categorical_lambda),
-              ("continuous_lambda", model.continuous_lambda), ("generator", model.generator),
-              ("discriminator", model.discriminator), ("num_continuous", model.num_continuous),
-              ("seed", config.seed), ("style_size", model.style_size),
-              ("plot_every", config.plot_every), ("max_images", config.max_images),
-              ("dataset", config.dataset and os.path.abspath(config.dataset))]
+                          "--dataset %s" % config.data.dataset)
     args = []
-    for name, value in values:
-        if value is not None:
-            args += ["--" + name, str(value)]
-    args += ["--categorical_cardinality"] + [str(k) for k in model.categorical_cardinality]
-    if config.dataset is not None:
-        args += ["--scale_dataset"] + [str(size) for size in config.scale_dataset]
-        args.append("--force_grayscale" if config.force_grayscale else "--noforce_grayscale")
-    for name in ("infogan", "use_batch_norm", "fix_std"):
-        args.append(("--%s" if getattr(model, name) else "--no%s") % name)
+    for part, field in config_fields():
+        if not field.metadata["flag"] or field.metadata["group"] != TF1:
+            continue
+        if field.name in FOLDER_ONLY_FLAGS and config.data.dataset is None:
+            continue
+        value = getattr(getattr(config, part), field.name)
+        if field.name == "dataset" and value is not None:
+            value = os.path.abspath(value)
+        args += _arguments(field.name, value)
     return args
+
+
+def _arguments(name, value):
+    """One flag in the TF1 train.py's argparse style."""
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        return [("--%s" if value else "--no%s") % name]
+    if isinstance(value, tuple):
+        return ["--" + name] + [str(item) for item in value]
+    return ["--" + name, str(value)]
 
 
 def shim_command(repo, mnist_dir, work_dir, train_args, state_path=None, options=()):
@@ -124,11 +129,11 @@ def run_checkout(repo, config, work_dir, state=None, timeout=None):
     """Runs the checkout's train.py with the flags of a TrainConfig (see `run_shim`).
 
     Its tf1_checkpoint and logdir are not used: pass the starting values as `state`. Python's
-    `random` is seeded with config.seed, so that the TF1 code's (unseeded) `random.sample` of an
+    `random` is seeded with config.run.seed, so that the TF1 code's (unseeded) `random.sample` of an
     image folder draws the port's sample (`random.Random(seed).sample` of the same list).
     """
-    return run_shim(repo, config.mnist_dir, work_dir, train_flags(config), state,
-                    options=["--python_seed", str(config.seed)], timeout=timeout)
+    return run_shim(repo, config.data.mnist_dir, work_dir, train_flags(config), state,
+                    options=["--python_seed", str(config.run.seed)], timeout=timeout)
 
 
 def epoch_lines(text):

@@ -17,14 +17,13 @@ iterations unless --plot_every is given), every variable at the end, and with --
 printed epoch lines. Takes the train.py flags. Exit status: 0 when every target is met, 1 when
 one is not, 2 for a usage error.
 """
-import dataclasses
 import sys
 
 from absl import app, flags
 
 from infogan.cli import common
 from infogan.cli import train as train_cli
-from infogan.config import ConfigError, validate
+from infogan.config import ConfigError, preflight
 from infogan.data import TF1_ORDER
 from infogan.model.architecture import ArchitectureError, parse_architecture
 from infogan.model.config import SEPARATE_UPDATE
@@ -91,14 +90,14 @@ def check_tf1_computation(config):
     """
     model = config.model
     beyond = [flag for flag, used in (
-        ("--recipe %s" % config.recipe, config.recipe != "tf1"),
+        ("--recipe %s" % config.run.recipe, config.run.recipe != "tf1"),
         ("--mutual_info_loss %s" % model.mutual_info_loss, model.mutual_info_loss != SEPARATE_UPDATE),
         ("--style_noise %s" % model.style_noise, model.style_noise != NORMAL_STYLE),
-        ("--image_order %s" % config.image_order, config.image_order != TF1_ORDER),
-        ("--fast", config.fast), ("--precision %s" % config.precision, config.precision != "float32"),
-        ("--jit_compile", config.jit_compile),
-        ("--distribution_strategy %s" % config.distribution_strategy,
-         config.distribution_strategy != "off"),
+        ("--image_order %s" % config.data.image_order, config.data.image_order != TF1_ORDER),
+        ("--fast", config.execution.fast), ("--precision %s" % config.execution.precision, config.execution.precision != "float32"),
+        ("--jit_compile", config.execution.jit_compile),
+        ("--distribution_strategy %s" % config.execution.distribution_strategy,
+         config.execution.distribution_strategy != "off"),
         (":bn / :nobn in --generator or --discriminator", any(
             spec.batch_norm is not None for description in (model.generator, model.discriminator)
             for spec in parse_architecture(description))))
@@ -124,8 +123,8 @@ def main(argv):
     try:
         config = train_cli.config_from_flags()
         if not FLAGS["plot_every"].present:  # plot within the default 20 iterations too
-            config = dataclasses.replace(config, plot_every=PARITY_PLOT_EVERY)
-        validate(config)
+            config = config.replace(plot_every=PARITY_PLOT_EVERY)
+        preflight(config)
         check_tf1_computation(config)  # before TensorFlow is imported: a bad flag prints one line only
         if FLAGS.iterations <= 0:
             raise ConfigError("--iterations must be a positive integer, got %d" % FLAGS.iterations)

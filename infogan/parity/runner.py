@@ -13,7 +13,6 @@ Both compare every logged value of every iteration, every image summary pixel fo
 every variable at the end; epoch mode compares the printed epoch lines as well.
 """
 import contextlib
-import dataclasses
 import io
 import math
 import os
@@ -45,29 +44,29 @@ MAX_TABLE_ROWS = 60  # longer runs print a summary of the per-iteration comparis
 def build_port(config, image_shape):
     """The port's (models, optimizers) for a TrainConfig."""
     models = build_models(config.model, image_shape)
-    return models, build_optimizers(models, config.generator_lr, config.discriminator_lr)
+    return models, build_optimizers(models, config.run.generator_lr, config.run.discriminator_lr)
 
 
 def build_reference(config, image_shape):
-    """The TF1 reference graph for a TrainConfig (its initialisers seeded with config.seed)."""
+    """The TF1 reference graph for a TrainConfig (its initialisers seeded with config.run.seed)."""
     model = config.model
     return TF1Reference(
         image_shape, model.generator, model.discriminator, model.categorical_cardinality,
         model.num_continuous, model.style_size, model.use_batch_norm, model.fix_std, model.infogan,
-        model.categorical_lambda, model.continuous_lambda, config.generator_lr,
-        config.discriminator_lr, seed=config.seed)
+        model.categorical_lambda, model.continuous_lambda, config.run.generator_lr,
+        config.run.discriminator_lr, seed=config.run.seed)
 
 
 def start_port(config, models, optimizers, tf1_state=None):
-    """Puts the starting state into the port: config.tf1_checkpoint, else `tf1_state`.
+    """Puts the starting state into the port: config.run.tf1_checkpoint, else `tf1_state`.
 
     Both are checked first (CheckpointMismatchError lists what does not fit).
 
     Returns:
       the port's state as {TF1 name: array}.
     """
-    if config.tf1_checkpoint is not None:
-        load_tf1_checkpoint(config.tf1_checkpoint, models, optimizers)
+    if config.run.tf1_checkpoint is not None:
+        load_tf1_checkpoint(config.run.tf1_checkpoint, models, optimizers)
     elif tf1_state is not None:
         assign_tf1_state(models, optimizers, tf1_state, source="the TF1 side's state")
     return export_tf1_state(models, optimizers)
@@ -85,7 +84,7 @@ def replay_port(config, models, optimizers, schedule, work_dir):
     iteration_fn = make_train_iteration(models, optimizers)
     logger = SummaryLogger(work_dir)
     plotter = Plotter(models, logger, os.path.join(work_dir, "images"),
-                      make_noise_sampler(config.model), config.batch_size)
+                      make_noise_sampler(config.model), config.run.batch_size)
     record = RunRecord(values=[], images={})
     for event in schedule:
         if isinstance(event, Plot):
@@ -151,16 +150,16 @@ def tf1_dataset(config):
     Raises:
       DatasetError, ConfigError: as `load_images`.
     """
-    dataset = load_images(dataclasses.replace(config, cache_dir=None))[0]
-    if config.idx_kind is not None:
+    dataset = load_images(config.replace(cache_dir=None))[0]
+    if config.data.source.is_idx:
         return dataset
-    paths = sample_paths(tf1_listing(config.dataset), config.max_images, config.seed)
+    paths = sample_paths(tf1_listing(config.data.dataset), config.data.max_images, config.run.seed)
     return ImageFolderDataset(dataset.name, paths, dataset.width, dataset.height, dataset.mode)
 
 
 def _origin(config, fresh):
-    return ("--tf1_checkpoint %s" % config.tf1_checkpoint if config.tf1_checkpoint
-            else "%s (seed %d)" % (fresh, config.seed))
+    return ("--tf1_checkpoint %s" % config.run.tf1_checkpoint if config.run.tf1_checkpoint
+            else "%s (seed %d)" % (fresh, config.run.seed))
 
 
 # ----------------------------------------------------------------------------- iteration mode
@@ -168,12 +167,12 @@ def _origin(config, fresh):
 
 def comparison_data(config, iterations):
     """(config limited to the images N iterations need, their dataset, the TF1 schedule)."""
-    needed = iterations * config.batch_size
-    config = dataclasses.replace(config, max_images=needed if config.max_images is None
-                                 else min(config.max_images, needed))
+    needed = iterations * config.run.batch_size
+    config = config.replace(max_images=needed if config.data.max_images is None
+                                 else min(config.data.max_images, needed))
     dataset = tf1_dataset(config)
-    schedule = tf1_schedule(dataset, config.model, config.batch_size, config.seed, iterations,
-                            config.plot_every)
+    schedule = tf1_schedule(dataset, config.model, config.run.batch_size, config.run.seed, iterations,
+                            config.run.plot_every)
     return config, dataset, schedule
 
 
@@ -192,7 +191,7 @@ def compare_with_reference(config, iterations, work_dir=None):
     forward = forward_differences(reference, models, first.batch, first.discriminator_noise)
     reference.set_variables(state)  # undo the forward passes' statistics updates
     assign_tf1_state(models, optimizers, state)
-    tf1_record = replay_reference(reference, config.model, config.batch_size, schedule)
+    tf1_record = replay_reference(reference, config.model, config.run.batch_size, schedule)
     reference.close()
     with _work_dir(work_dir) as folder:
         port_record = replay_port(config, models, optimizers, schedule, folder)
@@ -210,9 +209,9 @@ def compare_with_checkout(config, iterations, repo, work_dir):
     """
     config, dataset, schedule = comparison_data(config, iterations)
     models, optimizers = build_port(config, dataset.image_shape)
-    state = start_port(config, models, optimizers) if config.tf1_checkpoint else None
-    epochs = math.ceil(iterations / math.ceil(dataset.num_images / config.batch_size))
-    run = run_checkout(repo, dataclasses.replace(config, epochs=epochs),
+    state = start_port(config, models, optimizers) if config.run.tf1_checkpoint else None
+    epochs = math.ceil(iterations / math.ceil(dataset.num_images / config.run.batch_size))
+    run = run_checkout(repo, config.replace(epochs=epochs),
                        os.path.join(work_dir, "checkout"), state)
     assign_tf1_state(models, optimizers, run.initial_state, source="the checkout's variables")
     complete = len(run.records) == iterations
@@ -238,7 +237,7 @@ def port_training_run(config, checkpoint, work_dir):
     """
     output = io.StringIO()
     log_dir = os.path.join(work_dir, "port_log")
-    port_config = dataclasses.replace(config, tf1_checkpoint=checkpoint, progress_bar=False,
+    port_config = config.replace(tf1_checkpoint=checkpoint, progress_bar=False,
                                       logdir=log_dir, resume=False)
     with contextlib.redirect_stdout(output):
         trained = train_models(port_config)
@@ -252,14 +251,14 @@ def reference_training_run(config, work_dir):
     """Runs the TF1 loop on the reference; returns (its RunRecord, the starting checkpoint)."""
     dataset = tf1_dataset(config)
     reference = build_reference(config, dataset.image_shape)
-    checkpoint = config.tf1_checkpoint
+    checkpoint = config.run.tf1_checkpoint
     if checkpoint is not None:  # checked against the port first: a misfit fails before training
         reference.set_variables(start_port(config, *build_port(config, dataset.image_shape)))
     else:
         checkpoint = reference.save(os.path.join(work_dir, "start", "model.ckpt"))
     with contextlib.redirect_stdout(io.StringIO()):
-        record = train_reference(reference, dataset, config.model, config.epochs,
-                                 config.batch_size, config.seed, config.plot_every)
+        record = train_reference(reference, dataset, config.model, config.run.epochs,
+                                 config.run.batch_size, config.run.seed, config.run.plot_every)
     reference.close()
     return record, checkpoint
 
@@ -267,10 +266,10 @@ def reference_training_run(config, work_dir):
 def checkout_training_run(config, repo, work_dir):
     """Runs the checkout's train.py; returns (its RunRecord, the starting checkpoint)."""
     state = None
-    if config.tf1_checkpoint is not None:
+    if config.run.tf1_checkpoint is not None:
         state = start_port(config, *build_port(config, load_images(config)[0].image_shape))
     run = run_checkout(repo, config, os.path.join(work_dir, "checkout"), state)
-    checkpoint = config.tf1_checkpoint or save_tf1_checkpoint(
+    checkpoint = config.run.tf1_checkpoint or save_tf1_checkpoint(
         os.path.join(work_dir, "start", "model.ckpt"), run.initial_state)
     record = RunRecord(values=run.records, images=run.images, state=run.final_state,
                        epoch_lines=run.epoch_lines)
@@ -311,18 +310,18 @@ def racy_images(config, repo):
     against a checkout of the TF1 code (whose plots race, docs/tf1_semantics.md §3) on an image
     folder or with several categorical codes, where runs of the TF1 code were seen to differ. The
     reference graph orders its reads: its images are always compared strictly."""
-    return repo is not None and (config.dataset is not None
+    return repo is not None and (config.data.dataset is not None
                                  or len(config.model.categorical_cardinality) > 1)
 
 
 def report(comparison_result, config, tolerances, racy=False):
     """Prints a comparison; returns True when every target is met (see `racy_images`)."""
     model = config.model
-    what = "%d epoch(s)" % config.epochs if comparison_result.epoch_lines else "%d iterations" % (
+    what = "%d epoch(s)" % config.run.epochs if comparison_result.epoch_lines else "%d iterations" % (
         len(comparison_result.rows))
     description = ("generator %s, discriminator %s, batch %d, %s, plots every %d, seed %d, "
-                   "float32 on CPU" % (model.generator, model.discriminator, config.batch_size,
-                                       what, config.plot_every, config.seed))
+                   "float32 on CPU" % (model.generator, model.discriminator, config.run.batch_size,
+                                       what, config.run.plot_every, config.run.seed))
     lines, ok = report_lines(comparison_result, description, tolerances, max_rows=MAX_TABLE_ROWS,
                              racy_images=racy)
     print("\n".join(lines))
@@ -337,7 +336,7 @@ def run(config, iterations, tolerances, repo=None, epoch_mode=False):
       iterations: iterations of the iteration mode.
       tolerances: compare.Tolerances.
       repo: a checkout of the TF1 code, or None for the TF1 reference graph.
-      epoch_mode: compare config.epochs epochs of both training loops instead.
+      epoch_mode: compare config.run.epochs epochs of both training loops instead.
 
     Returns:
       True when every target is met.

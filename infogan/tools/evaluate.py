@@ -22,8 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from infogan import data, plots
-from infogan.config import (CONFIG_FILE, MNIST_SHAPE, ConfigError, TrainConfig, load_run_config,
-                            unwritable_reason)
+from infogan.config import (CONFIG_FILE, MNIST_SHAPE, ConfigError, DataConfig, RunConfig,
+                            load_run_config, unwritable_reason)
 from infogan.model.config import ModelConfig
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.architecture import infer_output_shapes, parse_architecture
@@ -104,7 +104,7 @@ def restore_tf1_models(path, model_config=None):
     """
     models = build_models(model_config or ModelConfig(), MNIST_SHAPE)
     # The Adam state in the checkpoint needs somewhere to go; evaluation does not use it.
-    optimizers = build_optimizers(models, TrainConfig.generator_lr, TrainConfig.discriminator_lr)
+    optimizers = build_optimizers(models, RunConfig.generator_lr, RunConfig.discriminator_lr)
     load_tf1_checkpoint(path, models, optimizers)
     return models
 
@@ -159,12 +159,13 @@ def evaluate(log_dir, checkpoint_path=None, mnist_dir=None, num_samples=2048, ba
       batch_size: batches for the batch statistics; default the run's own batch size.
     """
     config, models, path = restore_models(log_dir, checkpoint_path)
-    return evaluate_models(models, path, mnist_dir or config.mnist_dir, batch_size or config.batch_size,
+    return evaluate_models(models, path, mnist_dir or config.data.mnist_dir,
+                           batch_size or config.run.batch_size,
                            os.path.join(log_dir, "eval"), num_samples)
 
 
 def evaluate_tf1_checkpoint(path, model_config=None, mnist_dir=None, num_samples=2048,
-                            batch_size=TrainConfig.batch_size):
+                            batch_size=RunConfig.batch_size):
     """Runs every measure on a TF1 checkpoint; figures go to `eval/` beside it.
 
     Args:
@@ -173,7 +174,7 @@ def evaluate_tf1_checkpoint(path, model_config=None, mnist_dir=None, num_samples
     """
     models = restore_tf1_models(path, model_config)
     folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-    return evaluate_models(models, path, mnist_dir or TrainConfig.mnist_dir, batch_size,
+    return evaluate_models(models, path, mnist_dir or DataConfig.mnist_dir, batch_size,
                            os.path.join(folder, "eval"), num_samples)
 
 

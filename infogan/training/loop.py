@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from infogan import config as config_lib
 from infogan import data
-from infogan.config import ConfigError
+from infogan.config import (CONFIG_FILE, ConfigError, check_batch_size, check_image_shape,
+                            preflighted, save_run_config)
 from infogan.distribute import strategies
 from infogan.model.models import build_models, kernels_for, noise_to_tensor
 from infogan.model.noise import make_noise_sampler
@@ -38,29 +38,22 @@ def seed_everything(seed):
 
 
 def load_images(config):
-    """The configured training data, checked before anything is written.
+    """The configured training data (`data.open_dataset`), checked before anything is written.
 
     MNIST and Fashion-MNIST are held in memory; an image folder is listed, header-checked and
-    streamed, its decoded images cached first when `config.cache_dir` is set.
+    streamed, its decoded images cached first when `config.data.cache_dir` is set, once its images'
+    shape is checked against the generator's (the preflight cannot see it without the listing).
 
     Returns:
       (`data.Dataset`, dataset name); `dataset.shape` is (N, H, W, C) as an image array's.
 
     Raises:
-      DatasetError, ConfigError (generator and images of different shapes).
+      DatasetError, ConfigError (images of another shape than the generator's).
     """
-    if config.idx_kind is not None:
-        return data.mnist_dataset(config.idx_dir, config.max_images, config.idx_kind), config.dataset_name
-    from infogan.data import image_cache  # Pillow and tf.data: folders only
-    from infogan.data import image_folder
-    width, height = config.scale_dataset
-    dataset = image_folder.open_image_folder(
-        config.dataset, width, height, config.max_images, config.force_grayscale,
-        seed=config.seed, name=config.dataset_name, order=config.image_order)
-    config_lib.check_image_shape(config.model, dataset.image_shape)  # before a cache is built
-    if config.cache_dir is not None:
-        dataset = image_cache.cached(dataset, config.cache_dir)
-    return dataset, config.dataset_name
+    dataset = data.open_dataset(config.data, config.run.seed,
+                                before_cache=lambda listed: check_image_shape(config.model,
+                                                                              listed.image_shape))
+    return dataset, config.data.source.name
 
 
 def epoch_line(epoch, means, discriminator_lr, generator_lr, infogan):
@@ -102,12 +95,13 @@ def train(config):
 def train_models(config):
     """Trains InfoGAN (or a GAN) as the TF1 code did, printing its lines and writing its logs.
 
-    With `config.resume`, continues the run in `config.logdir` from its newest usable checkpoint
-    and computes exactly what the uninterrupted run would have. The log folder is locked while
-    training. SIGINT (Ctrl-C) and SIGTERM stop after the current iteration, with a checkpoint.
+    With `config.run.resume`, continues the run in `config.run.logdir` from its newest usable
+    checkpoint and computes exactly what the uninterrupted run would have. The log folder is locked
+    while training. SIGINT (Ctrl-C) and SIGTERM stop after the current iteration, with a checkpoint.
 
     Args:
-      config: a `TrainConfig`.
+      config: a `TrainConfig`, checked by `preflight` first, or the `Preflighted` that `preflight`
+        returned (not checked again).
 
     Returns:
       TrainedRun.
@@ -119,13 +113,14 @@ def train_models(config):
       CheckpointWriteError: a checkpoint could not be written (disk full...).
       TrainingStopped: a stop signal arrived (a checkpoint was written).
     """
-    config_lib.validate(config)
-    seed_everything(config.seed)
+    checked = preflighted(config)
+    config = checked.config
+    seed_everything(config.run.seed)
     dataset, _ = load_images(config)
-    config_lib.check_image_shape(config.model, dataset.image_shape)
-    config_lib.check_batch_size(config, dataset.num_images)
-    num_batches = -(-dataset.num_images // config.batch_size)
-    where = _Whereabouts(log_dir=config.logdir if config.resume else None)
+    if checked.num_images is None:  # an image folder, counted once listed
+        check_batch_size(config, dataset.num_images)
+    num_batches = -(-dataset.num_images // config.run.batch_size)
+    where = _Whereabouts(log_dir=config.run.logdir if config.run.resume else None)
     with StopRequests() as stop, contextlib.ExitStack() as held:
         try:
             return _train_in(config, dataset, num_batches, stop, held, where)
@@ -145,7 +140,7 @@ def _interrupted(config, stop, where):
     second signal while it trained (before the checkpoint the first one asked for)."""
     resume = "Resume with: %s --resume=%s" % (command_name(), where.log_dir)
     if where.run is None:
-        if config.resume:
+        if config.run.resume:
             state = "nothing was trained, and the run in %s is as it was. %s" % (where.log_dir, resume)
         elif where.log_dir is not None:
             state = ("its folder %s holds no checkpoint yet; resuming starts it from its first "
@@ -168,12 +163,14 @@ def _train_in(config, dataset, num_batches, stop, held, where):
     """`train_models` once the data is loaded: the strategy, the run's folder, the models, then the
     loop. Records in `where` how far it got."""
     strategy = make_strategy(config)  # before any TensorFlow op (multi-worker needs it)
+    execution = config.execution
     if strategy is not None and not strategies.is_chief(strategy):
         config = private_run_folder(config, held)
-        where.log_dir = config.logdir
-    if config.resume:
-        held.enter_context(run_folder.RunLock(config.logdir))
-        newest = checkpoints.peek_newest(config.logdir)
+        where.log_dir = config.run.logdir
+    newest = None
+    if config.run.resume:
+        held.enter_context(run_folder.RunLock(config.run.logdir))
+        newest = checkpoints.peek_newest(config.run.logdir)
         if newest is not None:  # before the networks are built and printed
             check_same_dataset(config, newest.num_images, dataset.num_images)
             check_not_complete(config, (newest.iteration, newest.epoch, newest.batch_index),
@@ -181,12 +178,12 @@ def _train_in(config, dataset, num_batches, stop, held, where):
     loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
     with strategy.scope() if strategy else contextlib.nullcontext():
         models = build_models(config.model, dataset.image_shape, debug=True,
-                              kernels=kernels_for(config.fast, config.precision))
-        optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr,
-                                      exchange_dtype=config.allreduce_precision)
-        if config.resume:
-            log_dir, run_checkpoints = config.logdir, _resume(config, models, optimizers,
-                                                              loop_state, num_batches)
+                              kernels=kernels_for(execution.fast, execution.precision))
+        optimizers = build_optimizers(models, config.run.generator_lr, config.run.discriminator_lr,
+                                      exchange_dtype=execution.allreduce_precision)
+        if config.run.resume:
+            log_dir, run_checkpoints = config.run.logdir, _resume(
+                config, models, optimizers, loop_state, num_batches, checked=newest is not None)
         else:
             log_dir, run_checkpoints = _start(config, models, optimizers, loop_state, held)
             where.log_dir = log_dir
@@ -194,13 +191,13 @@ def _train_in(config, dataset, num_batches, stop, held, where):
     logger.start_session(int(loop_state.iteration.numpy()))
     sample_noise = make_noise_sampler(config.model)
     plotter = Plotter(models, logger, os.path.join(log_dir, "images"), sample_noise,
-                      config.batch_size)
+                      config.run.batch_size)
     if strategy is None:
-        iteration_fn = make_train_iteration(models, optimizers, jit_compile=config.jit_compile)
+        iteration_fn = make_train_iteration(models, optimizers, jit_compile=execution.jit_compile)
     else:
         iteration_fn = strategies.make_distributed_iteration(strategy, models, optimizers)
-    progress = Progress(num_batches, config.epochs, terminal=config.progress_bar,
-                        status_every=config.status_every)
+    progress = Progress(num_batches, config.run.epochs, terminal=config.run.progress_bar,
+                        status_every=config.run.status_every)
     run = TrainingRun(config, dataset, sample_noise, iteration_fn, optimizers, logger, plotter,
                       run_checkpoints, loop_state, stop, progress)
     where.run = run
@@ -208,13 +205,13 @@ def _train_in(config, dataset, num_batches, stop, held, where):
     try:
         run.run()
     except tf.errors.OpError as error:
-        if config.distribution_strategy != "multi_worker_mirrored":
+        if execution.distribution_strategy != "multi_worker_mirrored":
             raise
         raise TrainingStopped(
             "a worker stopped answering at iteration %d (%s: %s); the others stopped too. "
             "Restart every worker with the same command and --resume=%s" % (
                 run.iteration, type(error).__name__, str(error).splitlines()[0][:200],
-                config.logdir if strategies.is_chief(strategy) else "<the run's --logdir>"),
+                config.run.logdir if strategies.is_chief(strategy) else "<the run's --logdir>"),
             1) from None
     return TrainedRun(log_dir, models, optimizers)
 
@@ -225,19 +222,21 @@ def make_strategy(config):
     Raises:
       ConfigError: the device layout cannot be set (TensorFlow already started with another).
     """
+    execution = config.execution
     try:
-        return strategies.make_strategy(config.distribution_strategy, config.num_gpus,
-                                        config.num_cpu_devices, config.worker_timeout, config.tpu)
+        return strategies.make_strategy(execution.distribution_strategy, execution.num_gpus,
+                                        execution.num_cpu_devices, execution.worker_timeout,
+                                        execution.tpu)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     except tf.errors.OpError as error:
         raise ConfigError("the workers of TF_CONFIG did not all come up within --worker_timeout %g "
                           "s (%s); start every worker with the same command" % (
-                              config.worker_timeout, type(error).__name__)) from None
+                              execution.worker_timeout, type(error).__name__)) from None
     except RuntimeError as error:
         raise ConfigError("--num_cpu_devices %d: TensorFlow has already started with %d CPU "
                           "devices (%s); set it in a new process" % (
-                              config.num_cpu_devices, len(tf.config.list_logical_devices("CPU")),
+                              execution.num_cpu_devices, len(tf.config.list_logical_devices("CPU")),
                               error)) from None
 
 
@@ -250,31 +249,31 @@ def private_run_folder(config, held):
     """
     folder = tempfile.mkdtemp(prefix="infogan-worker-")
     held.callback(shutil.rmtree, folder, ignore_errors=True)
-    if config.resume:
+    if config.run.resume:
         try:
-            shutil.copytree(os.path.join(config.logdir, "checkpoints"),
+            shutil.copytree(os.path.join(config.run.logdir, "checkpoints"),
                             os.path.join(folder, "checkpoints"))
-            shutil.copy(os.path.join(config.logdir, config_lib.CONFIG_FILE), folder)
+            shutil.copy(os.path.join(config.run.logdir, CONFIG_FILE), folder)
         except OSError as error:
             raise ConfigError("this worker cannot read the run %s (%s); multi-worker resume needs "
                               "the run's folder on a file system every worker sees" % (
-                                  config.logdir, error.strerror or error)) from None
-    return dataclasses.replace(config, logdir=folder)
+                                  config.run.logdir, error.strerror or error)) from None
+    return config.replace(logdir=folder)
 
 
 def _start(config, models, optimizers, loop_state, held):
     """A new run: its locked log folder, config.json, the starting state. Returns (log folder,
     RunCheckpoints)."""
-    if config.tf1_checkpoint is not None:
-        with_adam = load_tf1_checkpoint(config.tf1_checkpoint, models, optimizers)
+    if config.run.tf1_checkpoint is not None:
+        with_adam = load_tf1_checkpoint(config.run.tf1_checkpoint, models, optimizers)
         print("Starting from the TF1 checkpoint %r (%s)" % (
-            config.tf1_checkpoint, "with its Adam state" if with_adam else "fresh Adam state"))
+            config.run.tf1_checkpoint, "with its Adam state" if with_adam else "fresh Adam state"))
     log_dir, lock = run_folder.create_locked(config)
     held.enter_context(lock)
     try:
         run_checkpoints = checkpoints.RunCheckpoints(log_dir, models, optimizers, loop_state)
         run_folder.check_room(log_dir, run_checkpoints.nbytes, checkpoints.MAX_TO_KEEP + 1)
-        config_lib.save_run_config(log_dir, dataclasses.replace(config, logdir=log_dir))
+        save_run_config(log_dir, config.replace(logdir=log_dir))
     except BaseException as error:  # a signal too: a folder without config.json is no run
         shutil.rmtree(log_dir, ignore_errors=True)  # it held nothing of the user's
         if not isinstance(error, OSError):
@@ -286,27 +285,29 @@ def _start(config, models, optimizers, loop_state, held):
     return log_dir, run_checkpoints
 
 
-def _resume(config, models, optimizers, loop_state, num_batches):
+def _resume(config, models, optimizers, loop_state, num_batches, checked):
     """Restores a run from its newest usable checkpoint (the folder is locked). Returns its
-    RunCheckpoints.
+    RunCheckpoints. `checked`: the newest checkpoint's header was read and the run found not
+    complete (an older checkpoint restored instead is less complete still).
 
     Raises:
       ConfigError: no usable checkpoint, or the run has nothing left to do.
     """
-    removed = run_folder.remove_interrupted_writes(config.logdir)
+    removed = run_folder.remove_interrupted_writes(config.run.logdir)
     if removed:
         print("Removed what interrupted checkpoint writes left: %s" % ", ".join(removed))
-    run_checkpoints = checkpoints.RunCheckpoints(config.logdir, models, optimizers, loop_state)
+    run_checkpoints = checkpoints.RunCheckpoints(config.run.logdir, models, optimizers, loop_state)
     if not checkpoints.checkpoints_on_disk(run_checkpoints.directory):
         _restart(config, models, optimizers, loop_state)
         return run_checkpoints
     path = run_checkpoints.restore_latest()
     iteration, epoch = int(loop_state.iteration.numpy()), int(loop_state.epoch.numpy())
     done = int(loop_state.batch_index.numpy())
-    check_not_complete(config, (iteration, epoch, done), num_batches)
+    if not checked:
+        check_not_complete(config, (iteration, epoch, done), num_batches)
     loop_state.restore_numpy_rng()
     print("Resuming %r from %s (epoch %d, batch %d of %d, iteration %d)" % (
-        config.logdir, path, epoch, done, num_batches, iteration))
+        config.run.logdir, path, epoch, done, num_batches, iteration))
     return run_checkpoints
 
 
@@ -314,12 +315,12 @@ def _restart(config, models, optimizers, loop_state):
     """A run stopped before its first checkpoint (killed, or its machine lost) starts again from
     its first iteration, in its own folder: the seed gives the same initial state, and TensorBoard
     drops the events the stopped attempt wrote (SummaryLogger.start_session)."""
-    if config.tf1_checkpoint is not None:
-        load_tf1_checkpoint(config.tf1_checkpoint, models, optimizers)
+    if config.run.tf1_checkpoint is not None:
+        load_tf1_checkpoint(config.run.tf1_checkpoint, models, optimizers)
     loop_state.capture(0, 0, 0, np.arange(loop_state.permutation.shape[0], dtype=np.int32),
                        {key: [] for key in checkpoints.HISTORY_KEYS})
     print("The run in %r has no checkpoint yet (it stopped before its first one); starting it "
-          "again from its first iteration" % (config.logdir,))
+          "again from its first iteration" % (config.run.logdir,))
 
 
 def check_same_dataset(config, trained_on, now):
@@ -334,7 +335,7 @@ def check_same_dataset(config, trained_on, now):
             "the dataset of the run in %s has changed: its checkpoints were written with %d "
             "training images, and %s now gives %d; put the data back as it was when the run "
             "started (or start a new run on the data as it is now)" % (
-                config.logdir, trained_on, config.dataset or "MNIST", now))
+                config.run.logdir, trained_on, config.data.dataset or "MNIST", now))
 
 
 def check_not_complete(config, position, num_batches):
@@ -347,13 +348,13 @@ def check_not_complete(config, position, num_batches):
       RunComplete: saying so, and which flag extends it.
     """
     iteration, epoch, done = position
-    finished = epoch + (done == num_batches) >= config.epochs
-    if finished or iteration >= (config.max_iterations or float("inf")):
-        limit = ("its %d epochs" % config.epochs if finished
-                 else "--max_iterations %d" % config.max_iterations)
+    finished = epoch + (done == num_batches) >= config.run.epochs
+    if finished or iteration >= (config.run.max_iterations or float("inf")):
+        limit = ("its %d epochs" % config.run.epochs if finished
+                 else "--max_iterations %d" % config.run.max_iterations)
         raise RunComplete("the run in %s is complete: it reached %s (iteration %d); to train it "
                           "further, pass a larger %s with --resume" % (
-                              config.logdir, limit, iteration,
+                              config.run.logdir, limit, iteration,
                               "--epochs" if finished else "--max_iterations"))
 
 
@@ -372,21 +373,21 @@ class TrainingRun:
         self.stop, self.progress = stop, progress
         infogan = config.model.infogan
         self.g_scalars = (GENERATOR_OBJECTIVE,) + (MUTUAL_INFO_SCALARS if infogan else ())
-        self.num_batches = -(-dataset.num_images // config.batch_size)
+        self.num_batches = -(-dataset.num_images // config.run.batch_size)
 
     def run(self):
-        """Trains until `config.epochs` (or `config.max_iterations`) is reached."""
+        """Trains until `config.run.epochs` (or `config.run.max_iterations`) is reached."""
         self.iteration = int(self.state.iteration.numpy())
         epoch, done = int(self.state.epoch.numpy()), int(self.state.batch_index.numpy())
         indices, history = self.state.permutation.numpy(), self.state.restored_history()
         if self.stop.signal is not None:  # it came while the run was starting
             self._stop(epoch, done, indices, history)
         self._after_step(epoch, done, history)
-        batch_size = self.config.batch_size
+        batch_size = self.config.run.batch_size
         while True:
             if done == self.num_batches:
                 epoch, done, history = epoch + 1, 0, {key: [] for key in checkpoints.HISTORY_KEYS}
-            if epoch >= self.config.epochs:
+            if epoch >= self.config.run.epochs:
                 return
             if done == 0:
                 np.random.shuffle(indices)  # in place, carried over epochs, as in TF1
@@ -394,9 +395,9 @@ class TrainingRun:
                 self._record(self._step(batch), history)
                 done += 1
                 self.progress.update(self.iteration, epoch, done, history)
-                limit = self.iteration == self.config.max_iterations
+                limit = self.iteration == self.config.run.max_iterations
                 if (limit or done == self.num_batches or self.stop.signal is not None
-                        or self.iteration % self.config.checkpoint_every == 0):
+                        or self.iteration % self.config.run.checkpoint_every == 0):
                     self._save(epoch, done, indices, history)
                 if self.stop.signal is not None:
                     self._stop(epoch, done, indices, history, saved=True)
@@ -406,7 +407,7 @@ class TrainingRun:
 
     def _after_step(self, epoch, done, history):
         """The plot due after this iteration, and the epoch line when the epoch is complete."""
-        if self.iteration > 0 and self.iteration % self.config.plot_every == 0:
+        if self.iteration > 0 and self.iteration % self.config.run.plot_every == 0:
             self.plotter.plot(self.iteration)
             self.logger.flush()
         if done == self.num_batches:
@@ -417,7 +418,7 @@ class TrainingRun:
                              self.config.model.infogan), flush=True)
 
     def _step(self, batch):
-        batch_size = self.config.batch_size
+        batch_size = self.config.run.batch_size
         d_noise, g_noise = self.sample_noise(batch_size), self.sample_noise(batch_size)
         results = self.iteration_fn(tf.constant(batch), noise_to_tensor(d_noise), noise_to_tensor(g_noise))
         results = {key: value.numpy() for key, value in results.items()}
@@ -434,7 +435,7 @@ class TrainingRun:
         newest = self.checkpoints.newest
         if newest is None:
             return ("No checkpoint was written before it (the first comes after --checkpoint_every "
-                    "%d iterations)." % self.config.checkpoint_every)
+                    "%d iterations)." % self.config.run.checkpoint_every)
         return "The last finite checkpoint is %s." % newest
 
     def _record(self, results, history):

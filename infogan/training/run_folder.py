@@ -9,9 +9,8 @@ import fcntl
 import os
 import shutil
 
-from infogan.config import CONFIG_FILE, ConfigError, unwritable_reason
+from infogan.config import CONFIG_FILE, LOCK_FILE, ConfigError, check_new_log_dir, folder_entries
 
-LOCK_FILE = ".lock"
 CHECKPOINT_SUBDIR = "checkpoints"
 _TEMPORARY_MARKERS = ("_temp", ".tmp")  # ckpt-N_temp/ folders, checkpoint.tmp<id> state files
 
@@ -118,34 +117,13 @@ def _lock_owner(path):
     return text if text.isdigit() else "unknown"
 
 
-def _entries(log_dir):
-    """The names in a log folder other than the lock's own files."""
-    return [name for name in os.listdir(log_dir) if not name.startswith(LOCK_FILE)]
-
-
-def check_new_log_dir(path):
-    """Refuses a --logdir that cannot become a new run's folder, without creating anything.
-
-    Raises:
-      ConfigError: the path is a file, holds files, lies under a file, or cannot be created.
-    """
-    if os.path.isfile(path):
-        raise ConfigError("--logdir %s is a file; pass a folder (new or empty)" % path)
-    if os.path.isdir(path) and _entries(path):
-        raise ConfigError("log folder %s already holds files; pass a new --logdir so nothing "
-                          "is overwritten (or --resume=%s to continue a run there)" % (path, path))
-    reason = unwritable_reason(path)
-    if reason is not None:
-        verb = "cannot be written" if os.path.isdir(path) else "cannot be created"
-        raise ConfigError("--logdir %s %s: %s; pass a --logdir you can write to" % (path, verb, reason))
-
-
 def create_locked(config):
     """Creates the new, empty log folder of a run and locks it.
 
     The default folder is `<log root>/<dataset>_log/<infogan|gan>`, else the first free of
     `...-0`, `...-1`, ... (made with an atomic mkdir, so two runs never share one). A --logdir
-    must be new or empty, which is checked again once it is locked.
+    must be new or empty (`preflight` checked it); once it is locked, files that appeared since
+    refuse it.
 
     Returns:
       (log folder, RunLock).
@@ -154,15 +132,14 @@ def create_locked(config):
       ConfigError: the folder cannot be created, holds files, or is in use.
     """
     try:
-        if config.logdir is not None:
-            check_new_log_dir(config.logdir)
-            os.makedirs(config.logdir, exist_ok=True)
-            lock = RunLock(config.logdir)
-            if _entries(config.logdir):  # another process got there first
+        if config.run.logdir is not None:
+            os.makedirs(config.run.logdir, exist_ok=True)
+            lock = RunLock(config.run.logdir)
+            if folder_entries(config.run.logdir):  # another process got there first
                 lock.release()
-                check_new_log_dir(config.logdir)
-            return config.logdir, lock
-        base = os.path.join(config.log_root_dir, "%s_log" % config.dataset_name,
+                check_new_log_dir(config.run.logdir)
+            return config.run.logdir, lock
+        base = os.path.join(config.run.log_root_dir, "%s_log" % config.data.source.name,
                             "infogan" if config.model.infogan else "gan")
         os.makedirs(os.path.dirname(base), exist_ok=True)
         candidate, suffix = base, 0
@@ -173,7 +150,7 @@ def create_locked(config):
             except FileExistsError:
                 candidate, suffix = "%s-%d" % (base, suffix), suffix + 1
     except OSError as error:
-        where = config.logdir or config.log_root_dir
+        where = config.run.logdir or config.run.log_root_dir
         raise ConfigError("cannot create the log folder under %s (%s); pass a --logdir you can "
                           "write to" % (where, error.strerror or error)) from None
 

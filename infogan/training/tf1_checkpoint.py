@@ -27,12 +27,13 @@ import numpy as np
 import tensorflow as tf
 
 from infogan.config import CONFIG_FILE, ConfigError
+from infogan.model.config import ModelConfig
+from infogan.model.options import weight_shaping_flags
 from infogan.training.run_folder import CHECKPOINT_SUBDIR
 
 EMA_SHADOW = "ExponentialMovingAverage"
 MODEL_SCOPES = ("generator/", "discriminator/", "mutual_info/")
-MODEL_FLAGS = ("--generator", "--discriminator", "--categorical_cardinality", "--num_continuous",
-               "--style_size", "--use_batch_norm", "--fix_std", "--infogan")
+MODEL_FLAGS = weight_shaping_flags(ModelConfig)
 MAX_LISTED = 12
 _ADAM_SLOT = re.compile(r"^(?P<owner>.+)/Adam(_\d+)?$")
 _ZERO_GRADIENT_SLOT = re.compile(
