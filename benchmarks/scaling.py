@@ -40,8 +40,8 @@ def gradient_megabytes():
 
 def main(argv):
     del argv
-    from infogan.distribute import strategies
-    strategies.configure_cpu_devices(2)  # for the all-reduce timing, before TensorFlow starts
+    from infogan.training import placement
+    placement.configure_cpu_devices(2)  # for the all-reduce timing, before TensorFlow starts
     print("batch %d (global), %d iterations x %d repeats, interleaved, %d CPU threads visible" % (
         FLAGS.batch_size, FLAGS.iterations, FLAGS.repeats, os.cpu_count()))
     rates = throughput.interleaved_rates([throughput.PORT, throughput.MIRRORED],
@@ -67,7 +67,7 @@ def main(argv):
     print("one all-reduce of %.1f MB (median of %d): %.0f ms between 2 logical CPU devices; between "
           "the 2 local workers, %.0f ms in float32, %.0f ms in bfloat16" % (
               total, FLAGS.allreduce_repeats, 1000 * throughput.allreduce_seconds(
-                  strategies.make_strategy("mirrored", 0, 2), total, "float32",
+                  placement.make_placement("mirrored", 0, 2).strategy, total, "float32",
                   FLAGS.allreduce_repeats),
               1000 * between_workers["float32"], 1000 * between_workers["bfloat16"]))
 

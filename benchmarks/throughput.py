@@ -77,32 +77,32 @@ def port_runner(fast=False, precision="float32", jit_compile=False, num_cpu_devi
     `num_cpu_devices`, mirrored on that many logical CPU devices; with `threads`, TensorFlow's
     thread pools of that size; with `workers` > 1, as one worker of a multi_worker_mirrored
     cluster (from TF_CONFIG), exchanging gradients in `allreduce_precision`."""
-    import contextlib
     import tensorflow as tf
-    from infogan.distribute import strategies
     from infogan.model.config import ModelConfig
     from infogan.model.models import build_models, kernels_for, noise_to_tensor
-    from infogan.training.step import build_optimizers, make_train_iteration
+    from infogan.training.placement import make_placement
+    from infogan.training.step import build_optimizers
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-    strategy = None
     if workers > 1:
-        strategy = strategies.make_strategy("multi_worker_mirrored", worker_timeout=300)
+        placement = make_placement("multi_worker_mirrored", worker_timeout=300,
+                                   allreduce_precision=allreduce_precision)
     elif num_cpu_devices:
-        strategy = strategies.make_strategy("mirrored", 0, num_cpu_devices)
-    with strategy.scope() if strategy else contextlib.nullcontext():
-        models = build_models(ModelConfig(), (28, 28, 1), kernels=kernels_for(fast, precision))
-        optimizers = build_optimizers(models, 1e-3, 2e-4, exchange_dtype=allreduce_precision)
-    if strategy:
-        iteration = strategies.make_distributed_iteration(strategy, models, optimizers)
+        placement = make_placement("mirrored", 0, num_cpu_devices,
+                                   allreduce_precision=allreduce_precision)
     else:
-        iteration = make_train_iteration(models, optimizers, jit_compile)
+        placement = make_placement(allreduce_precision=allreduce_precision)
+    with placement.scope():
+        models = build_models(ModelConfig(), (28, 28, 1), kernels=kernels_for(fast, precision))
+        optimizers = build_optimizers(models, 1e-3, 2e-4,
+                                      exchange_dtype=placement.allreduce_precision)
+    iteration = placement.compile_iteration(models, optimizers, jit_compile)
 
     def run(batch, d_noise, g_noise):
         results = iteration(tf.constant(batch), noise_to_tensor(d_noise), noise_to_tensor(g_noise))
         return {key: value.numpy() for key, value in results.items()}
-    run.strategy = strategy
+    run.strategy = placement.strategy
     return run
 
 

@@ -3,11 +3,11 @@
     from infogan import ModelConfig, TrainConfig, train
     log_dir = train(TrainConfig(epochs=1, max_images=640, logdir="/tmp/run"))
 
-The package, by folder: `model` (networks, batch norms, objectives, noise), `training` (the
-training step, loop, optimiser, checkpoints, logs), `data` (MNIST and image folders), `tools`
-(evaluation and sampling), `distribute` (tf.distribute: global-batch maths inside replicas,
-strategies), `cli` (the commands), and `parity`, the kit that compares the port with the TF1 code
-(the rest never imports it).
+The package, by folder: `model` (networks, batch norms, objectives, noise, and their global-batch
+maths inside tf.distribute replicas), `training` (the training step, loop, where it runs: one
+device or a tf.distribute strategy, optimiser, checkpoints, logs), `data` (MNIST and image
+folders), `tools` (evaluation and sampling), `cli` (the commands), and `parity`, the kit that
+compares the port with the TF1 code and a strategy with one device (the rest never imports it).
 
 Names are imported on first use, so `import infogan` loads no TensorFlow.
 """

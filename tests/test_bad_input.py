@@ -157,24 +157,24 @@ def _cluster(task):
     (_cluster({"type": "worker", "index": 2}), "task index 2 is not one of the 2 worker addresses"),
 ])
 def test_tf_config_problems_are_named(text, fragment):
-    from infogan.distribute.strategies import check_tf_config
-    with pytest.raises(ValueError) as error:
+    from infogan.training.placement import check_tf_config
+    with pytest.raises(ConfigError) as error:
         check_tf_config(text)
     assert "TF_CONFIG environment variable, " in str(error.value) and fragment in str(error.value)
 
 
 def test_a_good_tf_config_passes():
-    from infogan.distribute.strategies import check_tf_config
+    from infogan.training.placement import check_tf_config
     check_tf_config(_cluster({"type": "worker", "index": 1}))
 
 
 def test_more_gpus_than_the_machine_has_are_refused(monkeypatch):
     import tensorflow as tf
-    from infogan.distribute import strategies
+    from infogan.training import placement
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
-    with pytest.raises(ValueError, match="--num_gpus 4: TensorFlow sees 0 GPUs on this machine"):
-        strategies.make_strategy("mirrored", num_gpus=4)
-    strategies.check_gpus(0)
+    with pytest.raises(ConfigError, match="--num_gpus 4: TensorFlow sees 0 GPUs on this machine"):
+        placement.make_placement("mirrored", num_gpus=4)
+    placement.check_gpus(0)
 
 
 def _port_checkpoint(run):

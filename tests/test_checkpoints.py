@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import MNIST_DIR
-from infogan.training import loop
+from infogan.training import loop, placement
 from infogan.config import TrainConfig
 from infogan.model.config import ModelConfig
 
@@ -70,10 +70,10 @@ def test_corrupt_newest_checkpoint_falls_back(tmp_path, capsys):
 
 
 def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    real_make = loop.make_train_iteration
+    real_make = placement.Placement.compile_iteration
 
-    def poisoned(models, optimizers, jit_compile=False):
-        step, calls = real_make(models, optimizers, jit_compile=jit_compile), []
+    def poisoned(self, models, optimizers, jit_compile=False):
+        step, calls = real_make(self, models, optimizers, jit_compile), []
 
         def run(*args):
             results = dict(step(*args))
@@ -83,7 +83,7 @@ def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, monkeypatch)
             return results
         return run
 
-    monkeypatch.setattr(loop, "make_train_iteration", poisoned)
+    monkeypatch.setattr(placement.Placement, "compile_iteration", poisoned)
     log_dir = str(tmp_path / "nan")
     with pytest.raises(loop.TrainingDiverged, match="generator_objective became nan at iteration 7"):
         loop.train(dataclasses.replace(CONFIG, logdir=log_dir))

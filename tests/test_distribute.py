@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT
-from infogan.distribute.strategies import split_rows
+from infogan.training.placement import split_rows
 from infogan.training.summaries import read_logs
 
 TINY_NETS = ["--generator", "fc:64,fc:7x7x8,reshape:7:7:8,deconv:4:2:8,deconv:4:2:1:sigmoid",
@@ -48,7 +48,7 @@ def test_rows_are_split_in_consecutive_near_equal_parts():
 
 
 def test_mirrored_equals_one_device_at_the_first_iterations():
-    stdout = run("-m", "infogan.distribute.equivalence", *TINY_NETS, "--batch_size", "15",
+    stdout = run("-m", "infogan.parity.equivalence", *TINY_NETS, "--batch_size", "15",
                  "--iterations", "2", "--gradient_tolerance", "1e-4")
     assert "mirrored on 2 devices" in stdout and "FAILED" not in stdout
     assert len([line for line in stdout.splitlines() if line.startswith("  iteration ")]) == 2
@@ -56,10 +56,12 @@ def test_mirrored_equals_one_device_at_the_first_iterations():
 
 EXCHANGE_CHECK = """
 import numpy as np, tensorflow as tf
-from infogan.distribute import replicas, strategies
-strategy = strategies.make_strategy("mirrored", 0, 2)
+from infogan.model import replicas
+from infogan.training.placement import make_placement
+placement = make_placement("mirrored", 0, 2)
+strategy = placement.strategy
 rows = np.random.RandomState(0).randn(2, 1000).astype(np.float32)
-parts = strategies.distribute_rows(strategy, rows)
+parts = placement.distribute(rows)
 for dtype in ("float32", "bfloat16"):
     summed = strategy.run(lambda part: replicas.sum_over_replicas([part[0]], dtype)[0], args=(parts,))
     got = strategy.experimental_local_results(summed)[0]

@@ -16,7 +16,7 @@ import pytest
 from conftest import MNIST_DIR, REPO_ROOT
 from test_checkpoints import CONFIG, epoch_lines
 from infogan.config import ConfigError
-from infogan.training import checkpoints, loop, run_folder
+from infogan.training import checkpoints, loop, placement, run_folder
 from infogan.training.summaries import SummaryLogger, count_duplicate_steps, read_logs
 
 TINY_FLAGS = ["--generator", CONFIG.model.generator, "--discriminator", CONFIG.model.discriminator,
@@ -61,10 +61,10 @@ def straight(tmp_path_factory):
 
 def poison_weights_at(call_number, monkeypatch):
     """Makes the training step set a weight to NaN on its `call_number`-th call, objectives finite."""
-    real_make = loop.make_train_iteration
+    real_make = placement.Placement.compile_iteration
 
-    def make(models, optimizers, jit_compile=False):
-        step, calls = real_make(models, optimizers, jit_compile=jit_compile), []
+    def make(self, models, optimizers, jit_compile=False):
+        step, calls = real_make(self, models, optimizers, jit_compile), []
 
         def run(*args):
             calls.append(1)
@@ -73,7 +73,7 @@ def poison_weights_at(call_number, monkeypatch):
                 kernel.assign(np.full(kernel.shape, np.nan, np.float32))
             return step(*args)
         return run
-    monkeypatch.setattr(loop, "make_train_iteration", make)
+    monkeypatch.setattr(placement.Placement, "compile_iteration", make)
 
 
 def test_non_finite_weights_are_never_checkpointed(tmp_path, monkeypatch):

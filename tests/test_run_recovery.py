@@ -12,7 +12,7 @@ import pytest
 
 from test_checkpoints import CONFIG, epoch_lines
 from infogan.config import ConfigError
-from infogan.training import checkpoints, loop, run_folder
+from infogan.training import checkpoints, loop, placement, run_folder
 
 DAY = 24 * 3600
 
@@ -158,10 +158,10 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again(tmp_path, capsys,
 
 def send_signals_at(call_number, signals, monkeypatch):
     """Makes the training step deliver `signals` to this process on its `call_number`-th call."""
-    real_make = loop.make_train_iteration
+    real_make = placement.Placement.compile_iteration
 
-    def make(models, optimizers, jit_compile=False):
-        step, calls = real_make(models, optimizers, jit_compile=jit_compile), []
+    def make(self, models, optimizers, jit_compile=False):
+        step, calls = real_make(self, models, optimizers, jit_compile), []
 
         def run(*args):
             calls.append(1)
@@ -170,7 +170,7 @@ def send_signals_at(call_number, signals, monkeypatch):
                     os.kill(os.getpid(), signum)
             return step(*args)
         return run
-    monkeypatch.setattr(loop, "make_train_iteration", make)
+    monkeypatch.setattr(placement.Placement, "compile_iteration", make)
 
 
 def test_a_second_signal_stops_at_once_and_says_what_is_there(tmp_path, monkeypatch):
@@ -181,7 +181,8 @@ def test_a_second_signal_stops_at_once_and_says_what_is_there(tmp_path, monkeypa
     message = str(stopped.value)
     assert "stopped at once by a second signal (SIGINT (Ctrl-C) first) at iteration 4" in message
     assert "its newest checkpoint is %s" % os.path.join(log_dir, "checkpoints", "ckpt-3") in message
-    assert message.endswith("--resume=%s" % log_dir) and stopped.value.exit_status == 130
+    assert stopped.value.log_dir == log_dir and stopped.value.signum == signal.SIGINT
+    assert stopped.value.iteration == 4 and stopped.value.checkpoint.endswith("ckpt-3")
     resume(log_dir, max_iterations=5)  # what it printed works
     assert numbers(log_dir) == [3, 5]
 
@@ -201,7 +202,7 @@ def test_a_signal_while_starting_stops_at_once(tmp_path, monkeypatch, resumed):
     with pytest.raises(loop.TrainingStopped, match="stopped by SIGTERM while the run was starting"
                        ) as stopped:
         loop.train(dataclasses.replace(CONFIG, logdir=log_dir, resume=resumed))
-    assert stopped.value.exit_status == 128 + signal.SIGTERM
+    assert stopped.value.signum == signal.SIGTERM and stopped.value.iteration is None
     if resumed:
         assert "the run in %s is as it was" % log_dir in str(stopped.value)
         after = snapshot(log_dir)

@@ -19,6 +19,7 @@ from absl import app, flags
 from absl import logging as absl_logging
 
 from infogan.config import ConfigError
+from infogan.model.architecture import ArchitectureError
 
 FLAGS = flags.FLAGS
 USAGE_ERROR = 2
@@ -45,6 +46,17 @@ def program_name(default):
     if module.endswith(".__main__"):  # python -m infogan.parity
         module = module[:-len(".__main__")]
     return "python -m " + module
+
+
+def rerun_command(default):
+    """How to run this very command again, for a message: `python train.py` for a script,
+    else its program name (`infogan-train`, `python -m infogan train`).
+
+    Args:
+      default: the program name when sys.argv names none.
+    """
+    program = program_name(default)
+    return "python " + program if program.endswith(".py") else program
 
 
 def shown_path(path):
@@ -160,25 +172,27 @@ def begin(argv, program):
         absl_logging.set_verbosity(absl_logging.WARNING)
 
 
-def run_command(program, define_flags, help_page, body):
-    """Runs a command that reports bad input as a ConfigError: defines its flags, parses them
-    (--help, one-line errors), then calls `body()`; a ConfigError becomes one error line, exit 2.
+def run_command(program, define_flags, help_page, body, rewrite=None):
+    """Runs a command that reports bad input as a ConfigError or ArchitectureError: defines its
+    flags, parses them (--help, one-line errors), then calls `body()`; such an error becomes one
+    error line, exit status 2.
 
     Args:
       program: the command's name when sys.argv names none.
       define_flags: defines the command's flags.
       help_page: returns its --help page.
-      body: does the work (flags parsed, FLAGS set).
+      body: does the work (flags parsed, FLAGS set); what it returns is the exit status (None: 0).
+      rewrite: turns the argument list into absl's form before parsing (see `parse`).
     """
     def main(argv):
         begin(argv, program)
         try:
-            body()
-        except ConfigError as error:
+            return body()
+        except (ConfigError, ArchitectureError) as error:
             fail(program, error)
 
     define_flags()
-    app.run(main, flags_parser=lambda argv: parse(argv, program, help_page))
+    app.run(main, flags_parser=lambda argv: parse(argv, program, help_page, rewrite))
 
 
 def show_tensorflow_logs():

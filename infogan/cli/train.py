@@ -11,15 +11,15 @@ import glob
 import os
 import re
 import shlex
+import signal
 import sys
 from typing import Optional
 
-from absl import app, flags
+from absl import flags
 
-from infogan.cli import common
+from infogan.cli import common, watchdog
 from infogan.config import (ConfigError, TrainConfig, config_fields, preflight, resumed_config,
                             with_recipe)
-from infogan.model.architecture import ArchitectureError
 from infogan.model.options import BEYOND_TF1, PORT, TF1
 
 FLAGS = flags.FLAGS
@@ -106,16 +106,6 @@ def join_list_arguments(argv, list_flags=LIST_FLAGS):
     return result
 
 
-def parse_flags(argv):
-    """absl flags parser for app.run: --help, the space-separated list form, one-line errors."""
-    return common.parse(argv, PROGRAM, help_page, join_list_arguments)
-
-
-def fail(message):
-    """Prints one error line and exits with status 2."""
-    common.fail(PROGRAM, message)
-
-
 def _flag_value(field):
     """The field's value of the parsed flag."""
     value = getattr(FLAGS, field.name)
@@ -170,51 +160,69 @@ def _resumed_config():
     return config
 
 
-def main(argv):
-    """Entry point: trains with the flags. Exit status: 0 done, 1 diverged, 2 bad input or a disk
-    problem, 128 + N stopped by signal N (after a checkpoint)."""
-    common.begin(argv, PROGRAM)  # TF's INFO lines would break the TF1 output
-    try:
-        checked = preflight(config_from_flags())  # before TensorFlow: a bad flag prints one line
-    except (ConfigError, ArchitectureError) as error:
-        fail(error)
+def train_from_flags():
+    """Trains with the flags (checked before TensorFlow is imported: a bad flag prints one line
+    only). Returns the exit status: 0 done, 1 diverged or a worker lost, 2 bad input or a disk
+    problem, 128 + N stopped by signal N.
+
+    Raises:
+      ConfigError, ArchitectureError: bad flags.
+    """
+    checked = preflight(config_from_flags())
     config = checked.config
     if config.execution.fast:  # oneDNN's kernels: read once, when TensorFlow loads
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     try:
         common.import_tensorflow(common.show_tensorflow_logs())
         common.warn_about_precision(config.execution.precision)
-        _train(checked)
+        return _train(checked)
     except KeyboardInterrupt:
         state = ("the run in %s is as it was" % config.run.logdir if config.run.resume
                  else "nothing was written")
         print("%s: interrupted while starting, before training; %s" % (
             common.program_name(PROGRAM), state), file=sys.stderr)
-        sys.exit(130)
+        return 128 + signal.SIGINT
 
 
 def _train(checked):
+    """Trains a preflighted config; what ends the run early is one line on stderr and the exit
+    status."""
     import tensorflow as tf
     from infogan.data import DatasetError
     from infogan.training.checkpoints import CheckpointWriteError
     from infogan.training.loop import TrainingDiverged, TrainingStopped, train
+    from infogan.training.placement import WorkersLost
     from infogan.training.run_folder import is_disk_full
+    program = common.program_name(PROGRAM)
     try:
-        log_dir = train(checked)
-    except (ConfigError, DatasetError, ArchitectureError, CheckpointWriteError) as error:
-        fail(error)
+        log_dir = train(checked, wait_guard=watchdog.exit_after(program))
+    except (DatasetError, CheckpointWriteError) as error:
+        raise ConfigError(str(error)) from None
     except TrainingDiverged as error:
-        print("%s: error: %s" % (common.program_name(PROGRAM), error), file=sys.stderr)
-        sys.exit(1)
+        print("%s: error: %s" % (program, error), file=sys.stderr)
+        return 1
     except TrainingStopped as stopped:
-        print("%s: %s" % (common.program_name(PROGRAM), stopped), file=sys.stderr)
-        sys.exit(stopped.exit_status)
+        print("%s: %s" % (program, stopped_line(stopped)), file=sys.stderr)
+        return 128 + stopped.signum
+    except WorkersLost as lost:
+        print("%s: %s. Restart every worker with the same command and --resume=%s" % (
+            program, lost, lost.log_dir or "<the run's --logdir>"), file=sys.stderr)
+        return 1
     except (OSError, tf.errors.OpError) as error:
         if not is_disk_full(error):
             raise
-        fail("the disk is full (%s); free some space, then continue the run with --resume"
-             % str(error).strip().splitlines()[0])
+        raise ConfigError("the disk is full (%s); free some space, then continue the run with "
+                          "--resume" % str(error).strip().splitlines()[0]) from None
     print("\n".join(next_steps(checked.config, log_dir)), file=sys.stderr)
+    return 0
+
+
+def stopped_line(stopped):
+    """What a TrainingStopped says on the command line: what happened, and how to resume."""
+    if stopped.log_dir is None:
+        return str(stopped)
+    return "%s Resume with: %s --resume=%s" % (stopped, common.rerun_command(PROGRAM),
+                                               stopped.log_dir)
 
 
 def next_steps(config, log_dir):
@@ -253,5 +261,4 @@ def next_steps(config, log_dir):
 
 def run():
     """Console entry point (`infogan-train`, `python train.py`)."""
-    define_flags()
-    app.run(main, flags_parser=parse_flags)
+    common.run_command(PROGRAM, define_flags, help_page, train_from_flags, join_list_arguments)

@@ -13,7 +13,7 @@ the biased variance, `variance * (n - 1) / n`, as the TF1 code's were.
 import keras
 import tensorflow as tf
 
-from infogan.distribute import replicas
+from infogan.model import replicas
 
 CONV_EMA_DECAY = 0.9
 CONV_EPSILON = 1e-5

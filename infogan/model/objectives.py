@@ -6,7 +6,7 @@ where the kernels do.
 import numpy as np
 import tensorflow as tf
 
-from infogan.distribute.replicas import batch_mean
+from infogan.model.replicas import batch_mean
 
 TINY = 1e-6
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)

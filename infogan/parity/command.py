@@ -17,15 +17,14 @@ iterations unless --plot_every is given), every variable at the end, and with --
 printed epoch lines. Takes the train.py flags. Exit status: 0 when every target is met, 1 when
 one is not, 2 for a usage error.
 """
-import sys
 
-from absl import app, flags
+from absl import flags
 
 from infogan.cli import common
 from infogan.cli import train as train_cli
 from infogan.config import ConfigError, preflight
 from infogan.data import TF1_ORDER
-from infogan.model.architecture import ArchitectureError, parse_architecture
+from infogan.model.architecture import parse_architecture
 from infogan.model.config import SEPARATE_UPDATE
 from infogan.model.noise import NORMAL_STYLE
 from infogan.parity import IMAGE_RACE_LEVELS
@@ -107,32 +106,22 @@ def check_tf1_computation(config):
                           % ", no ".join(beyond))
 
 
-def fail(message):
-    """Prints one error line and exits with status 2."""
-    common.fail(PROGRAM, message)
+def compare_from_flags():
+    """Runs the comparison the flags ask for. Returns the exit status: 0 every target met, 1 one
+    is not.
 
-
-def parse_flags(argv):
-    """absl flags parser: --help, the space-separated list form, one-line errors."""
-    return common.parse(argv, PROGRAM, help_page, train_cli.join_list_arguments)
-
-
-def main(argv):
-    """Entry point: exit status 0 (all targets met), 1 (one is not), 2 (usage error)."""
-    common.begin(argv, PROGRAM)
-    try:
-        config = train_cli.config_from_flags()
-        if not FLAGS["plot_every"].present:  # plot within the default 20 iterations too
-            config = config.replace(plot_every=PARITY_PLOT_EVERY)
-        preflight(config)
-        check_tf1_computation(config)  # before TensorFlow is imported: a bad flag prints one line only
-        if FLAGS.iterations <= 0:
-            raise ConfigError("--iterations must be a positive integer, got %d" % FLAGS.iterations)
-        common.import_tensorflow(common.show_tensorflow_logs())
-        ok = _run(config)
-    except (ConfigError, ArchitectureError) as error:
-        fail(str(error))
-    sys.exit(0 if ok else 1)
+    Raises:
+      ConfigError, ArchitectureError: bad flags (before TensorFlow is imported).
+    """
+    config = train_cli.config_from_flags()
+    if not FLAGS["plot_every"].present:  # plot within the default 20 iterations too
+        config = config.replace(plot_every=PARITY_PLOT_EVERY)
+    preflight(config)
+    check_tf1_computation(config)
+    if FLAGS.iterations <= 0:
+        raise ConfigError("--iterations must be a positive integer, got %d" % FLAGS.iterations)
+    common.import_tensorflow(common.show_tensorflow_logs())
+    return 0 if _run(config) else 1
 
 
 def _run(config):
@@ -150,8 +139,8 @@ def _run(config):
 
 def run():
     """Console entry point."""
-    define_flags()
-    app.run(main, flags_parser=parse_flags)
+    common.run_command(PROGRAM, define_flags, help_page, compare_from_flags,
+                       train_cli.join_list_arguments)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,6 @@ import contextlib
 import dataclasses
 import os
 import shutil
-import sys
-import tempfile
 from typing import Optional
 
 import keras
@@ -12,17 +10,16 @@ import numpy as np
 import tensorflow as tf
 
 from infogan import data
-from infogan.config import (CONFIG_FILE, ConfigError, check_batch_size, check_image_shape,
-                            preflighted, save_run_config)
-from infogan.distribute import strategies
+from infogan.config import (ConfigError, check_batch_size, check_image_shape, preflighted,
+                            save_run_config)
 from infogan.model.models import build_models, kernels_for, noise_to_tensor
 from infogan.model.noise import make_noise_sampler
-from infogan.training import checkpoints, run_folder
+from infogan.training import checkpoints, placement as placement_lib, run_folder
 from infogan.training.plotter import Plotter
 from infogan.training.progress import Progress
 from infogan.training.step import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
                                    G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS,
-                                   build_optimizers, make_train_iteration)
+                                   build_optimizers)
 from infogan.training.stop_requests import StopRequests
 from infogan.training.summaries import SummaryLogger
 from infogan.training.tf1_checkpoint import load_tf1_checkpoint
@@ -81,7 +78,7 @@ class TrainedRun:
     optimizers: object
 
 
-def train(config):
+def train(config, wait_guard=placement_lib.unguarded):
     """Trains InfoGAN (or a GAN) as the TF1 code did, printing its lines and writing its logs.
 
     See `train_models`, which this calls.
@@ -89,10 +86,10 @@ def train(config):
     Returns:
       the log folder.
     """
-    return train_models(config).log_dir
+    return train_models(config, wait_guard).log_dir
 
 
-def train_models(config):
+def train_models(config, wait_guard=placement_lib.unguarded):
     """Trains InfoGAN (or a GAN) as the TF1 code did, printing its lines and writing its logs.
 
     With `config.run.resume`, continues the run in `config.run.logdir` from its newest usable
@@ -102,6 +99,8 @@ def train_models(config):
     Args:
       config: a `TrainConfig`, checked by `preflight` first, or the `Preflighted` that `preflight`
         returned (not checked again).
+      wait_guard: bounds the waits for other machines that hold Python's lock
+        (`placement.make_placement`); by default there is none.
 
     Returns:
       TrainedRun.
@@ -111,7 +110,9 @@ def train_models(config):
       TrainingDiverged: an objective, weight or optimiser value became NaN/Inf (the last finite
         checkpoint is kept).
       CheckpointWriteError: a checkpoint could not be written (disk full...).
-      TrainingStopped: a stop signal arrived (a checkpoint was written).
+      TrainingStopped: a stop signal arrived (a checkpoint was written, unless it came while the
+        run was starting or was a second one).
+      WorkersLost: multi_worker_mirrored: a worker stopped answering.
     """
     checked = preflighted(config)
     config = checked.config
@@ -123,7 +124,7 @@ def train_models(config):
     where = _Whereabouts(log_dir=config.run.logdir if config.run.resume else None)
     with StopRequests() as stop, contextlib.ExitStack() as held:
         try:
-            return _train_in(config, dataset, num_batches, stop, held, where)
+            return _train_in(config, dataset, num_batches, stop, held, where, wait_guard)
         except KeyboardInterrupt:
             raise _interrupted(config, stop, where) from None
 
@@ -138,34 +139,36 @@ class _Whereabouts:
 def _interrupted(config, stop, where):
     """The TrainingStopped for a signal that stopped the run at once: while it was starting, or a
     second signal while it trained (before the checkpoint the first one asked for)."""
-    resume = "Resume with: %s --resume=%s" % (command_name(), where.log_dir)
     if where.run is None:
         if config.run.resume:
-            state = "nothing was trained, and the run in %s is as it was. %s" % (where.log_dir, resume)
+            state = "nothing was trained, and the run in %s is as it was." % where.log_dir
         elif where.log_dir is not None:
             state = ("its folder %s holds no checkpoint yet; resuming starts it from its first "
-                     "iteration. %s" % (where.log_dir, resume))
+                     "iteration." % where.log_dir)
         else:
             state = "nothing was written"
         message = "stopped by %s while the run was starting; %s" % (stop.name, state)
+        return TrainingStopped(message, stop.signum, log_dir=where.log_dir)
+    newest = where.run.checkpoints.newest
+    if newest is None:
+        state = "no checkpoint was written yet; resuming starts the run from its first iteration"
     else:
-        newest = where.run.checkpoints.newest
-        if newest is None:
-            state = "no checkpoint was written yet; resuming starts the run from its first iteration"
-        else:
-            state = "its newest checkpoint is %s" % newest
-        message = ("stopped at once by a second signal (%s first) at iteration %d, without a "
-                   "checkpoint of it; %s. %s" % (stop.name, where.run.iteration, state, resume))
-    return TrainingStopped(message, stop.exit_status)
+        state = "its newest checkpoint is %s" % newest
+    message = ("stopped at once by a second signal (%s first) at iteration %d, without a "
+               "checkpoint of it; %s." % (stop.name, where.run.iteration, state))
+    return TrainingStopped(message, stop.signum, where.run.iteration, newest, where.log_dir)
 
 
-def _train_in(config, dataset, num_batches, stop, held, where):
-    """`train_models` once the data is loaded: the strategy, the run's folder, the models, then the
-    loop. Records in `where` how far it got."""
-    strategy = make_strategy(config)  # before any TensorFlow op (multi-worker needs it)
+def _train_in(config, dataset, num_batches, stop, held, where, wait_guard):
+    """`train_models` once the data is loaded: the placement, the run's folder, the models, then
+    the loop. Records in `where` how far it got."""
     execution = config.execution
-    if strategy is not None and not strategies.is_chief(strategy):
-        config = private_run_folder(config, held)
+    placement = placement_lib.make_placement(  # before any TensorFlow op (multi-worker needs it)
+        execution.distribution_strategy, execution.num_gpus, execution.num_cpu_devices,
+        execution.worker_timeout, execution.tpu, execution.allreduce_precision, wait_guard)
+    if not placement.is_chief:
+        config = config.replace(logdir=placement.private_run_folder(
+            config.run.logdir, config.run.resume, held))
         where.log_dir = config.run.logdir
     newest = None
     if config.run.resume:
@@ -176,11 +179,11 @@ def _train_in(config, dataset, num_batches, stop, held, where):
             check_not_complete(config, (newest.iteration, newest.epoch, newest.batch_index),
                                num_batches)
     loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
-    with strategy.scope() if strategy else contextlib.nullcontext():
+    with placement.scope():
         models = build_models(config.model, dataset.image_shape, debug=True,
                               kernels=kernels_for(execution.fast, execution.precision))
         optimizers = build_optimizers(models, config.run.generator_lr, config.run.discriminator_lr,
-                                      exchange_dtype=execution.allreduce_precision)
+                                      exchange_dtype=placement.allreduce_precision)
         if config.run.resume:
             log_dir, run_checkpoints = config.run.logdir, _resume(
                 config, models, optimizers, loop_state, num_batches, checked=newest is not None)
@@ -192,10 +195,7 @@ def _train_in(config, dataset, num_batches, stop, held, where):
     sample_noise = make_noise_sampler(config.model)
     plotter = Plotter(models, logger, os.path.join(log_dir, "images"), sample_noise,
                       config.run.batch_size)
-    if strategy is None:
-        iteration_fn = make_train_iteration(models, optimizers, jit_compile=execution.jit_compile)
-    else:
-        iteration_fn = strategies.make_distributed_iteration(strategy, models, optimizers)
+    iteration_fn = placement.compile_iteration(models, optimizers, jit_compile=execution.jit_compile)
     progress = Progress(num_batches, config.run.epochs, terminal=config.run.progress_bar,
                         status_every=config.run.status_every)
     run = TrainingRun(config, dataset, sample_noise, iteration_fn, optimizers, logger, plotter,
@@ -205,60 +205,12 @@ def _train_in(config, dataset, num_batches, stop, held, where):
     try:
         run.run()
     except tf.errors.OpError as error:
-        if execution.distribution_strategy != "multi_worker_mirrored":
+        if not placement.multi_worker:
             raise
-        raise TrainingStopped(
-            "a worker stopped answering at iteration %d (%s: %s); the others stopped too. "
-            "Restart every worker with the same command and --resume=%s" % (
-                run.iteration, type(error).__name__, str(error).splitlines()[0][:200],
-                config.run.logdir if strategies.is_chief(strategy) else "<the run's --logdir>"),
-            1) from None
+        raise placement_lib.WorkersLost(
+            run.iteration, "%s: %s" % (type(error).__name__, str(error).splitlines()[0][:200]),
+            config.run.logdir if placement.is_chief else None) from None
     return TrainedRun(log_dir, models, optimizers)
-
-
-def make_strategy(config):
-    """The run's tf.distribute strategy (None: one device, the TF1 code's path).
-
-    Raises:
-      ConfigError: the device layout cannot be set (TensorFlow already started with another).
-    """
-    execution = config.execution
-    try:
-        return strategies.make_strategy(execution.distribution_strategy, execution.num_gpus,
-                                        execution.num_cpu_devices, execution.worker_timeout,
-                                        execution.tpu)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-    except tf.errors.OpError as error:
-        raise ConfigError("the workers of TF_CONFIG did not all come up within --worker_timeout %g "
-                          "s (%s); start every worker with the same command" % (
-                              execution.worker_timeout, type(error).__name__)) from None
-    except RuntimeError as error:
-        raise ConfigError("--num_cpu_devices %d: TensorFlow has already started with %d CPU "
-                          "devices (%s); set it in a new process" % (
-                              execution.num_cpu_devices, len(tf.config.list_logical_devices("CPU")),
-                              error)) from None
-
-
-def private_run_folder(config, held):
-    """A non-chief worker's config: the run in a temporary folder, removed at the end (the chief
-    alone writes the run's folder); a resumed run starts from a copy of the run's checkpoints.
-
-    Raises:
-      ConfigError: the run's folder cannot be read from this worker.
-    """
-    folder = tempfile.mkdtemp(prefix="infogan-worker-")
-    held.callback(shutil.rmtree, folder, ignore_errors=True)
-    if config.run.resume:
-        try:
-            shutil.copytree(os.path.join(config.run.logdir, "checkpoints"),
-                            os.path.join(folder, "checkpoints"))
-            shutil.copy(os.path.join(config.run.logdir, CONFIG_FILE), folder)
-        except OSError as error:
-            raise ConfigError("this worker cannot read the run %s (%s); multi-worker resume needs "
-                              "the run's folder on a file system every worker sees" % (
-                                  config.run.logdir, error.strerror or error)) from None
-    return config.replace(logdir=folder)
 
 
 def _start(config, models, optimizers, loop_state, held):
@@ -464,22 +416,23 @@ class TrainingRun:
         path = self.checkpoints.newest if saved else self._save(epoch, done, indices, history)
         self.progress.finish_line()
         raise TrainingStopped(
-            "stopped by %s at iteration %d (epoch %d, batch %d of %d); checkpoint %s written. "
-            "Resume with: %s --resume=%s" % (
-                self.stop.name, self.iteration, epoch, done, self.num_batches, path,
-                command_name(), os.path.dirname(self.checkpoints.directory)),
-            self.stop.exit_status)
+            "stopped by %s at iteration %d (epoch %d, batch %d of %d); checkpoint %s written." % (
+                self.stop.name, self.iteration, epoch, done, self.num_batches, path),
+            self.stop.signum, self.iteration, path, os.path.dirname(self.checkpoints.directory))
 
 
 class TrainingStopped(RuntimeError):
-    """A stop signal ended training after a checkpoint; `exit_status` is 128 + the signal."""
+    """A stop signal ended training: after a checkpoint, or at once (while the run was starting,
+    or a second signal).
 
-    def __init__(self, message, exit_status):
+    Attributes:
+      signum: the signal's number.
+      iteration: the iteration training had reached (None: it had not begun).
+      checkpoint: the run's newest checkpoint (None: it has none).
+      log_dir: the folder to resume the run from (None: nothing was written).
+    """
+
+    def __init__(self, message, signum, iteration=None, checkpoint=None, log_dir=None):
         super().__init__(message)
-        self.exit_status = exit_status
-
-
-def command_name():
-    """How the user started training: `python train.py` or `infogan-train` (for messages)."""
-    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    return "python %s" % program if program.endswith(".py") else (program or "infogan-train")
+        self.signum, self.iteration = signum, iteration
+        self.checkpoint, self.log_dir = checkpoint, log_dir

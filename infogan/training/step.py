@@ -8,7 +8,7 @@ from typing import Optional
 
 import tensorflow as tf
 
-from infogan.distribute.replicas import sum_over_replicas
+from infogan.model.replicas import sum_over_replicas
 from infogan.model.networks import FAKE_PASS, REAL_PASS
 from infogan.model.objectives import (discriminator_objective, generator_objective,
                                 reconstruct_mutual_info, split_codes)

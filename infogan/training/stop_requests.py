@@ -42,9 +42,10 @@ class StopRequests:
         return signal.Signals(self.signal).name
 
     @property
-    def exit_status(self):
-        """128 + the signal number, as a shell reports a process ended by it."""
-        return 128 + int(self.signal or signal.SIGINT)
+    def signum(self):
+        """The signal that came (SIGINT for a KeyboardInterrupt without one: Ctrl-C where no
+        handler was installed)."""
+        return int(self.signal or signal.SIGINT)
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():

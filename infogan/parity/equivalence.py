@@ -1,33 +1,53 @@
-"""Does a strategy compute what one device computes? `python -m infogan.distribute.equivalence`.
+"""Does a strategy compute what one device computes? `python -m infogan.parity.equivalence`.
 
 From the same weights, batches and noise, compares the single-device port with the port under a
 strategy (mirrored on `--num_cpu_devices` logical CPU devices, or `--num_gpus` GPUs): the forward
-outputs in training mode, the gradients of the first iteration's three losses (D, G, MI), the
-objectives of iterations 0 and 1, then reports how far the two drift apart over `--iterations`.
-The reduction order differs (sums over replicas), so later iterations drift as any one-ulp change
-does in a GAN. As a yardstick, the same comparison is made for one device fed the same batches with
-their rows permuted (the same maths, another summation order). Exit status 0 when the targets
-are met, 1 when not.
+outputs in training mode, the gradients of the first iteration's three updates (D, G, MI) as the
+training step computes them, the objectives of iterations 0 and 1, then reports how far the two
+drift apart over `--iterations`. The reduction order differs (sums over replicas), so later
+iterations drift as any one-ulp change does in a GAN. As a yardstick, the same comparison is made
+for one device fed the same batches with their rows permuted (the same maths, another summation
+order). Exit status 0 when the targets are met, 1 when not, 2 for bad input.
 """
-import sys
-
 import numpy as np
-from absl import app, flags
-from absl import logging as absl_logging
+from absl import flags
 
+from infogan.cli import common
+from infogan.config import ConfigError
 from infogan.model.config import DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR
 
-flags.DEFINE_integer("num_cpu_devices", 2, "Logical CPU devices of the mirrored strategy.")
-flags.DEFINE_integer("num_gpus", 0, "GPUs of the mirrored strategy instead (0: the CPU devices).")
-flags.DEFINE_integer("batch_size", 64, "Global batch size.")
-flags.DEFINE_integer("iterations", 20, "Iterations to run side by side.")
-flags.DEFINE_integer("seed", 1234, "Seeds the weights, the batches and the noise.")
-flags.DEFINE_string("generator", DEFAULT_GENERATOR, "Generator architecture.")
-flags.DEFINE_string("discriminator", DEFAULT_DISCRIMINATOR, "Discriminator architecture.")
-flags.DEFINE_float("forward_tolerance", 1e-5, "Forward outputs: max relative difference.")
-flags.DEFINE_float("gradient_tolerance", 1e-5, "First-iteration gradients: max relative difference.")
-flags.DEFINE_float("objective_tolerance", 1e-4, "Objectives of iterations 0-1: max relative difference.")
 FLAGS = flags.FLAGS
+PROGRAM = "equivalence"  # in messages when sys.argv names no program
+FLAG_NAMES = ("num_cpu_devices", "num_gpus", "batch_size", "iterations", "seed", "generator",
+              "discriminator", "forward_tolerance", "gradient_tolerance", "objective_tolerance")
+DESCRIPTION = (
+    "Does a tf.distribute strategy compute what one device computes? From the same weights, "
+    "batches and noise, compares the forward outputs in training mode, the gradients of the first "
+    "iteration's D, G and MI updates, and the logged objectives of every iteration, beside the "
+    "same comparison for one device fed the rows of each batch permuted. Exit status: 0 every "
+    "target met, 1 one is not, 2 bad input.")
+
+
+def define_flags():
+    """Defines this command's flags."""
+    flags.DEFINE_integer("num_cpu_devices", 2, "Logical CPU devices of the mirrored strategy.")
+    flags.DEFINE_integer("num_gpus", 0, "GPUs of the mirrored strategy instead (0: the CPU devices).")
+    flags.DEFINE_integer("batch_size", 64, "Global batch size.")
+    flags.DEFINE_integer("iterations", 20, "Iterations to run side by side (2 or more).")
+    flags.DEFINE_integer("seed", 1234, "Seeds the weights, the batches and the noise.")
+    flags.DEFINE_string("generator", DEFAULT_GENERATOR, "Generator architecture.")
+    flags.DEFINE_string("discriminator", DEFAULT_DISCRIMINATOR, "Discriminator architecture.")
+    flags.DEFINE_float("forward_tolerance", 1e-5, "Forward outputs: max relative difference.")
+    flags.DEFINE_float("gradient_tolerance", 1e-5,
+                       "First-iteration gradients: max relative difference.")
+    flags.DEFINE_float("objective_tolerance", 1e-4,
+                       "Objectives of iterations 0-1: max relative difference.")
+
+
+def help_page():
+    """This command's --help."""
+    return common.help_text("usage: python -m infogan.parity.equivalence [flags]", DESCRIPTION,
+                            [("Flags", FLAG_NAMES)])
 
 
 def relative(want, got):
@@ -37,33 +57,46 @@ def relative(want, got):
     return float(np.abs(want - got).max() / scale) if scale else float(np.abs(got).max() if got.size else 0.0)
 
 
+class _GradientRecorder:
+    """Stands for both optimisers of the training step: records each update's (gradient,
+    variable) pairs, summed over replicas, instead of applying them."""
+
+    def __init__(self):
+        self.updates = []
+
+    def apply_gradients(self, pairs):
+        """Records the update."""
+        self.updates.append(list(pairs))
+
+
+UPDATES = ("D", "G", "MI")  # the training step's updates, in order (InfoGAN, separate MI update)
+
+
 def forward_and_gradients(models, real, d_noise, g_noise):
-    """Training-mode outputs, and the gradients of the D, G and MI losses (as the training step
-    defines them) with respect to what each update moves; batch means are this replica's share."""
-    import tensorflow as tf
-    from infogan.distribute.replicas import sum_over_replicas
+    """Training-mode outputs, and the gradients of the training step's D, G and MI updates
+    (`step.discriminator_step`, `step.generator_step`), all at the same weights; batch means are
+    this replica's share.
+
+    Returns:
+      ({output name: tensor}, {"<update> loss: <variable path>": gradient}).
+    """
     from infogan.model.networks import FAKE_PASS, REAL_PASS
-    from infogan.model.objectives import discriminator_objective, generator_objective
     from infogan.training import step
     G, D = models.generator, models.discriminator
-    outputs = {}
-    with tf.GradientTape(persistent=True) as tape:
-        fake_images = G(d_noise, training=True)
-        real_pass = D(real, training=True, pass_index=REAL_PASS)
-        fake = D(fake_images, training=True, pass_index=FAKE_PASS)
-        d_loss = -discriminator_objective(fake["prob"], real_pass["prob"])
-        g_fake = D(G(g_noise, training=True), training=True, pass_index=FAKE_PASS)
-        g_loss = -generator_objective(g_fake["prob"])
-        mi_loss = -step._mutual_info(models, g_noise, g_fake["hidden"])["mutual_info"]
-    outputs.update({"G (training)": fake_images, "D prob, real pass": real_pass["prob"],
-                    "D hidden, real pass": real_pass["hidden"], "D prob, fake pass": fake["prob"],
-                    "D hidden, fake pass": fake["hidden"]})
+    fake_images = G(d_noise, training=True)
+    real_pass = D(real, training=True, pass_index=REAL_PASS)
+    fake = D(fake_images, training=True, pass_index=FAKE_PASS)
+    outputs = {"G (training)": fake_images, "D prob, real pass": real_pass["prob"],
+               "D hidden, real pass": real_pass["hidden"], "D prob, fake pass": fake["prob"],
+               "D hidden, fake pass": fake["hidden"]}
+    recorder = _GradientRecorder()
+    optimizers = step.Optimizers(discriminator=recorder, generator=recorder)
+    step.discriminator_step(models, optimizers, real, d_noise)
+    step.generator_step(models, optimizers, g_noise)
     gradients = {}
-    for name, loss, variables in (("D", d_loss, models.discriminator_variables),
-                                  ("G", g_loss, models.generator_variables),
-                                  ("MI", mi_loss, models.mutual_info_variables)):
-        summed = sum_over_replicas(tape.gradient(loss, variables))
-        gradients.update({"%s loss: %s" % (name, v.path): g for v, g in zip(variables, summed)})
+    for name, update in zip(UPDATES, recorder.updates):
+        gradients.update({"%s loss: %s" % (name, variable.path): gradient
+                          for gradient, variable in update})
     return outputs, gradients
 
 
@@ -71,8 +104,9 @@ def _variables(models):
     return models.generator.variables + models.discriminator.variables + models.q_network.variables
 
 
-def compare(strategy, model_config, batch_size, iterations, seed):
-    """Runs one device, the strategy, and one device on row-permuted batches, from the same state.
+def compare(placement, model_config, batch_size, iterations, seed):
+    """Runs one device, the placement's strategy, and one device on row-permuted batches, from the
+    same state.
 
     Returns:
       {"strategy": ..., "rows permuted": ...}, each (forward differences, gradient differences,
@@ -81,19 +115,20 @@ def compare(strategy, model_config, batch_size, iterations, seed):
     import tensorflow as tf
     from infogan import data
     from infogan.config import DEFAULT_MNIST_DIR
-    from infogan.distribute import strategies
     from infogan.model.models import build_models, noise_to_tensor
     from infogan.model.noise import create_infogan_noise_sample
-    from infogan.training.step import build_optimizers, make_train_iteration
+    from infogan.training.placement import Placement
+    from infogan.training.step import build_optimizers
 
     def build():
         models = build_models(model_config, (28, 28, 1))
         return models, build_optimizers(models, 1e-3, 2e-4)
 
+    strategy, one_device = placement.strategy, Placement()
     tf.random.set_seed(seed)
     single, single_optimizers = build()
     permuted, permuted_optimizers = build()
-    with strategy.scope():
+    with placement.scope():
         replicated, replicated_optimizers = build()
     for source, *targets in zip(_variables(single), _variables(permuted), _variables(replicated)):
         for target in targets:
@@ -113,20 +148,19 @@ def compare(strategy, model_config, batch_size, iterations, seed):
     want = forward_and_gradients(single, *tensors(batches[0]))
     shares = tf.function(lambda *values: strategy.run(
         lambda *rows: forward_and_gradients(replicated, *rows), args=values), autograph=False)(
-            *(strategies.distribute_rows(strategy, np.float32(value)) for value in batches[0]))
+            *(placement.distribute(np.float32(value)) for value in batches[0]))
     got = {"strategy": ({name: strategy.gather(value, axis=0) for name, value in shares[0].items()},
                         {name: strategy.experimental_local_results(value)[0]
                          for name, value in shares[1].items()})}
     outputs, gradients = forward_and_gradients(permuted, *tensors(batches[0], order))
     got["rows permuted"] = ({name: np.asarray(value)[restore] for name, value in outputs.items()},
                             gradients)
-    iterations_of = {"strategy": strategies.make_distributed_iteration(
-        strategy, replicated, replicated_optimizers),
-        "rows permuted": make_train_iteration(permuted, permuted_optimizers)}
-    one_device = make_train_iteration(single, single_optimizers)
+    iterations_of = {"strategy": placement.compile_iteration(replicated, replicated_optimizers),
+                     "rows permuted": one_device.compile_iteration(permuted, permuted_optimizers)}
+    reference = one_device.compile_iteration(single, single_optimizers)
     drift = {name: [] for name in got}
     for batch in batches[1:]:
-        want_results = one_device(tf.constant(batch[0]), *(noise_to_tensor(n) for n in batch[1:]))
+        want_results = reference(tf.constant(batch[0]), *(noise_to_tensor(n) for n in batch[1:]))
         for name, iteration in iterations_of.items():
             results = iteration(*tensors(batch, order if name == "rows permuted" else slice(None)))
             drift[name].append({key: relative(want_results[key].numpy(), results[key].numpy())
@@ -163,22 +197,31 @@ def report(comparisons):
     return all(value <= tolerance for _, value, tolerance in checks)
 
 
-def main(argv):
-    if len(argv) > 1:
-        sys.exit("equivalence: error: unexpected arguments %s" % " ".join(argv[1:]))
-    absl_logging.set_verbosity(absl_logging.WARNING)
+def check_from_flags():
+    """Runs the comparison the flags ask for and prints it. Returns the exit status: 0 every
+    target met, 1 one is not.
+
+    Raises:
+      ConfigError: bad flags, or a device layout this machine cannot give.
+    """
     if FLAGS.iterations < 2:
-        sys.exit("equivalence: error: --iterations must be 2 or more, got %d" % FLAGS.iterations)
-    from infogan.distribute import strategies
+        raise ConfigError("--iterations must be 2 or more, got %d" % FLAGS.iterations)
+    common.import_tensorflow(common.show_tensorflow_logs())
     from infogan.model.config import ModelConfig
-    strategy = strategies.make_strategy("mirrored", FLAGS.num_gpus, FLAGS.num_cpu_devices)
+    from infogan.training.placement import make_placement
+    placement = make_placement("mirrored", FLAGS.num_gpus, FLAGS.num_cpu_devices)
     model_config = ModelConfig(generator=FLAGS.generator, discriminator=FLAGS.discriminator)
     print("mirrored on %d devices (%s) against one device; batch %d, %d iterations, seed %d" % (
-        strategy.num_replicas_in_sync, ", ".join(strategy.extended.worker_devices),
+        placement.num_replicas, ", ".join(placement.strategy.extended.worker_devices),
         FLAGS.batch_size, FLAGS.iterations, FLAGS.seed))
-    ok = report(compare(strategy, model_config, FLAGS.batch_size, FLAGS.iterations, FLAGS.seed))
-    sys.exit(0 if ok else 1)
+    ok = report(compare(placement, model_config, FLAGS.batch_size, FLAGS.iterations, FLAGS.seed))
+    return 0 if ok else 1
+
+
+def run():
+    """Console entry point."""
+    common.run_command(PROGRAM, define_flags, help_page, check_from_flags)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run()
