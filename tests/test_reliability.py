@@ -63,8 +63,8 @@ def poison_weights_at(call_number, monkeypatch):
     """Makes the training step set a weight to NaN on its `call_number`-th call, objectives finite."""
     real_make = loop.make_train_iteration
 
-    def make(models, optimizers, jit_compile=False):
-        step, calls = real_make(models, optimizers, jit_compile=jit_compile), []
+    def make(models, optimizers):
+        step, calls = real_make(models, optimizers), []
 
         def run(*args):
             calls.append(1)

@@ -24,6 +24,7 @@ from infogan.model.architecture import ArchitectureError
 from infogan.model.config import (DEFAULT_DISCRIMINATOR, DEFAULT_GENERATOR, MUTUAL_INFO_LOSSES,
                                   SEPARATE_UPDATE, ModelConfig)
 from infogan.model.noise import STYLE_NOISES
+from infogan.training.launch import execution_policy
 
 FLAGS = flags.FLAGS
 PROGRAM = "infogan-train"  # in messages when sys.argv names no program
@@ -269,8 +270,7 @@ def main(argv):
         validate(config)  # before TensorFlow is imported: a bad flag prints one line only
     except (ConfigError, ArchitectureError) as error:
         fail(error)
-    if config.fast:  # oneDNN's kernels: read once, when TensorFlow loads
-        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    execution_policy(config).prepare_process()  # what TensorFlow reads when it loads
     try:
         common.import_tensorflow(common.show_tensorflow_logs())
         common.warn_about_precision(config.precision)

@@ -42,28 +42,19 @@ def forward_and_gradients(models, real, d_noise, g_noise):
     defines them) with respect to what each update moves; batch means are this replica's share."""
     import tensorflow as tf
     from infogan.distribute.replicas import sum_over_replicas
-    from infogan.model.networks import FAKE_PASS, REAL_PASS
-    from infogan.model.objectives import discriminator_objective, generator_objective
-    from infogan.training import step
-    G, D = models.generator, models.discriminator
-    outputs = {}
+    from infogan.model import losses
     with tf.GradientTape(persistent=True) as tape:
-        fake_images = G(d_noise, training=True)
-        real_pass = D(real, training=True, pass_index=REAL_PASS)
-        fake = D(fake_images, training=True, pass_index=FAKE_PASS)
-        d_loss = -discriminator_objective(fake["prob"], real_pass["prob"])
-        g_fake = D(G(g_noise, training=True), training=True, pass_index=FAKE_PASS)
-        g_loss = -generator_objective(g_fake["prob"])
-        mi_loss = -step._mutual_info(models, g_noise, g_fake["hidden"])["mutual_info"]
-    outputs.update({"G (training)": fake_images, "D prob, real pass": real_pass["prob"],
-                    "D hidden, real pass": real_pass["hidden"], "D prob, fake pass": fake["prob"],
-                    "D hidden, fake pass": fake["hidden"]})
+        d_step = losses.discriminator_losses(models, real, d_noise)
+        g_step = losses.generator_losses(models, g_noise)
+    outputs = {"G (training)": d_step.forward["fake_images"]}
+    for name, key in (("real pass", "real"), ("fake pass", "fake")):
+        outputs.update({"D %s, %s" % (output, name): d_step.forward[key][output]
+                        for output in ("prob", "hidden")})
     gradients = {}
-    for name, loss, variables in (("D", d_loss, models.discriminator_variables),
-                                  ("G", g_loss, models.generator_variables),
-                                  ("MI", mi_loss, models.mutual_info_variables)):
-        summed = sum_over_replicas(tape.gradient(loss, variables))
-        gradients.update({"%s loss: %s" % (name, v.path): g for v, g in zip(variables, summed)})
+    for update in d_step.updates + g_step.updates:
+        summed = sum_over_replicas(tape.gradient(update.loss, update.variables))
+        gradients.update({"%s loss: %s" % (update.name, v.path): g
+                          for v, g in zip(update.variables, summed)})
     return outputs, gradients
 
 

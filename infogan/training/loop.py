@@ -15,14 +15,15 @@ from infogan import config as config_lib
 from infogan import data
 from infogan.config import ConfigError
 from infogan.distribute import strategies
-from infogan.model.models import build_models, kernels_for, noise_to_tensor
+from infogan.model.losses import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
+                                  G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS)
+from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.noise import make_noise_sampler
 from infogan.training import checkpoints, run_folder
+from infogan.training.launch import execution_policy
 from infogan.training.plotter import Plotter
 from infogan.training.progress import Progress
-from infogan.training.step import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
-                                   G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS,
-                                   build_optimizers, make_train_iteration)
+from infogan.training.step import build_optimizers, make_train_iteration
 from infogan.training.stop_requests import StopRequests
 from infogan.training.summaries import SummaryLogger
 from infogan.training.tf1_checkpoint import load_tf1_checkpoint
@@ -120,6 +121,7 @@ def train_models(config):
       TrainingStopped: a stop signal arrived (a checkpoint was written).
     """
     config_lib.validate(config)
+    execution_policy(config).prepare_process()  # TensorFlow is loaded: warns if it differs
     seed_everything(config.seed)
     dataset, _ = load_images(config)
     config_lib.check_image_shape(config.model, dataset.image_shape)
@@ -181,7 +183,7 @@ def _train_in(config, dataset, num_batches, stop, held, where):
     loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
     with strategy.scope() if strategy else contextlib.nullcontext():
         models = build_models(config.model, dataset.image_shape, debug=True,
-                              kernels=kernels_for(config.fast, config.precision))
+                              execution=execution_policy(config))
         optimizers = build_optimizers(models, config.generator_lr, config.discriminator_lr,
                                       exchange_dtype=config.allreduce_precision)
         if config.resume:
@@ -196,7 +198,7 @@ def _train_in(config, dataset, num_batches, stop, held, where):
     plotter = Plotter(models, logger, os.path.join(log_dir, "images"), sample_noise,
                       config.batch_size)
     if strategy is None:
-        iteration_fn = make_train_iteration(models, optimizers, jit_compile=config.jit_compile)
+        iteration_fn = make_train_iteration(models, optimizers)
     else:
         iteration_fn = strategies.make_distributed_iteration(strategy, models, optimizers)
     progress = Progress(num_batches, config.epochs, terminal=config.progress_bar,
