@@ -28,6 +28,7 @@ import throughput  # noqa: E402  (its runners, and its --batch_size and --iterat
 from infogan import data  # noqa: E402
 from infogan.config import DEFAULT_MNIST_DIR  # noqa: E402
 from infogan.model.config import ModelConfig  # noqa: E402
+from infogan.model.execution import ExecutionPolicy  # noqa: E402
 from infogan.model.noise import create_infogan_noise_sample  # noqa: E402
 
 flags.DEFINE_integer("top", 15, "Op types listed; the rest are summed in one row.")
@@ -134,8 +135,8 @@ def kernel_type(event_name):
 
 def main(argv):
     del argv
-    if FLAGS.implementation == "port_fast":
-        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"  # read when TensorFlow loads, just below
+    if FLAGS.implementation == "port_fast":  # before TensorFlow loads, just below
+        ExecutionPolicy.from_settings(fast=True, precision=FLAGS.precision).prepare_process()
     images = data.load_mnist(DEFAULT_MNIST_DIR, max_images=5000)
     np.random.seed(1234)
     if FLAGS.implementation == "tf1":

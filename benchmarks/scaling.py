@@ -27,15 +27,16 @@ FLAGS = flags.FLAGS
 def gradient_megabytes():
     """Float32 megabytes all-reduced per iteration, per update: D, G, and MI (G, D's features, Q)."""
     import numpy as np
+    from infogan.model import losses
     from infogan.model.config import ModelConfig
     from infogan.model.models import build_models
     models = build_models(ModelConfig(), (28, 28, 1))
 
     def megabytes(variables):
         return sum(int(np.prod(v.shape)) for v in variables) * 4 / 1e6
-    return {"D": megabytes(models.discriminator_variables),
-            "G": megabytes(models.generator_variables),
-            "MI": megabytes(models.mutual_info_variables)}
+    return {"D": megabytes(losses.discriminator_variables(models)),
+            "G": megabytes(losses.generator_variables(models)),
+            "MI": megabytes(losses.mutual_info_variables(models))}
 
 
 def main(argv):

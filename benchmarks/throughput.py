@@ -1,7 +1,7 @@
 """Training iterations per second: the port in its modes vs the TF1-style reference graph.
 
 Each row runs in its own worker process (TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it
-loads, so `--fast` needs a process of its own); the parent times the rows interleaved, repeat by
+loads, so `--fast`, whose ExecutionPolicy sets it, needs a process of its own); the parent times the rows interleaved, repeat by
 repeat, so that machine load affects them alike. Every row runs the same iteration (D step then
 G step, default networks, MNIST batches, NumPy noise). Prints a table with the median over
 repeats and the ratio to the TF1 reference in its default environment.
@@ -31,11 +31,9 @@ ROWS = {
     # TensorFlow turns oneDNN on by default on some CPUs (AVX-512) and off on others.
     "TF1 reference, oneDNN off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, {"tf1": True}),
     PORT: ({}, {}),
-    "port --fast": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, {"fast": True}),
-    "port --fast --precision mixed_bfloat16": ({"TF_ENABLE_ONEDNN_OPTS": "1"},
-                                               {"fast": True, "precision": "mixed_bfloat16"}),
-    "port --fast --jit_compile (XLA)": ({"TF_ENABLE_ONEDNN_OPTS": "1"},
-                                        {"fast": True, "jit_compile": True}),
+    "port --fast": ({}, {"fast": True}),
+    "port --fast --precision mixed_bfloat16": ({}, {"fast": True, "precision": "mixed_bfloat16"}),
+    "port --fast --jit_compile (XLA)": ({}, {"fast": True, "jit_compile": True}),
     MIRRORED: ({}, {"num_cpu_devices": 2}),
     ONE_THREAD: ({}, {"threads": 1}),
     TWO_WORKERS: ({}, {"threads": 1, "workers": 2}),
@@ -77,9 +75,12 @@ def port_runner(fast=False, precision="float32", jit_compile=False, num_cpu_devi
     `num_cpu_devices`, mirrored on that many logical CPU devices; with `threads`, TensorFlow's
     thread pools of that size; with `workers` > 1, as one worker of a multi_worker_mirrored
     cluster (from TF_CONFIG), exchanging gradients in `allreduce_precision`."""
+    from infogan.model.execution import ExecutionPolicy
+    execution = ExecutionPolicy.from_settings(fast, precision, jit_compile)
+    execution.prepare_process()
     import tensorflow as tf
     from infogan.model.config import ModelConfig
-    from infogan.model.models import build_models, kernels_for, noise_to_tensor
+    from infogan.model.models import build_models, noise_to_tensor
     from infogan.training.placement import make_placement
     from infogan.training.step import build_optimizers
     if threads:
@@ -94,10 +95,10 @@ def port_runner(fast=False, precision="float32", jit_compile=False, num_cpu_devi
     else:
         placement = make_placement(allreduce_precision=allreduce_precision)
     with placement.scope():
-        models = build_models(ModelConfig(), (28, 28, 1), kernels=kernels_for(fast, precision))
+        models = build_models(ModelConfig(), (28, 28, 1), execution=execution)
         optimizers = build_optimizers(models, 1e-3, 2e-4,
                                       exchange_dtype=placement.allreduce_precision)
-    iteration = placement.compile_iteration(models, optimizers, jit_compile)
+    iteration = placement.compile_iteration(models, optimizers)
 
     def run(batch, d_noise, g_noise):
         results = iteration(tf.constant(batch), noise_to_tensor(d_noise), noise_to_tensor(g_noise))

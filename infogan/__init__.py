@@ -25,7 +25,8 @@ _EXPORTS = {
                     "create_infogan_noise_sample", "encode_infogan_noise", "make_one_hot"),
     "model.objectives": ("TINY", "reconstruct_mutual_info"),
     "tools.evaluate": ("evaluate",),
-    "training.loop": ("TrainingDiverged", "train"),
+    "training.launch": ("train",),
+    "training.loop": ("TrainingDiverged",),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)

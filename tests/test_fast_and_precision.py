@@ -11,14 +11,16 @@ from conftest import MNIST_DIR
 from infogan import data
 from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
 from infogan.model.config import ModelConfig
-from infogan.model.models import build_models, kernels_for, noise_to_tensor
-from infogan.model.networks import (FAKE_PASS, REAL_PASS, Kernels, fast_leaky_rectify,
-                                     leaky_rectify)
+from infogan.model import losses
+from infogan.model.execution import ExecutionPolicy
+from infogan.model.models import build_models, noise_to_tensor
+from infogan.model.networks import FAKE_PASS, REAL_PASS, fast_leaky_rectify, leaky_rectify
 from infogan.model.noise import create_infogan_noise_sample
 from infogan.model.objectives import discriminator_objective, generator_objective
 from infogan.training import step as train_step
 from infogan.training.optimizers import DynamicLossScale
 
+FAST = ExecutionPolicy.from_settings(fast=True)
 TOLERANCE = 1e-4  # relative to the largest magnitude of what is compared
 # The default networks' shapes and batch norms with smooth activations: their gradients are
 # continuous functions of the weights. With ReLUs, an input within rounding of 0 takes the other
@@ -37,10 +39,11 @@ def relative(a, b):
     return np.abs(a - b).max() / max(np.abs(a).max(), 1e-30)
 
 
-def twin_models(kernels, batch=16, model_config=ModelConfig()):
-    """The networks built twice, the second with `kernels`, holding the same variables."""
+def twin_models(execution, batch=16, model_config=ModelConfig()):
+    """The networks built twice, the second with the ExecutionPolicy `execution`, holding the
+    same variables."""
     faithful = build_models(model_config, (28, 28, 1))
-    other = build_models(model_config, (28, 28, 1), kernels=kernels)
+    other = build_models(model_config, (28, 28, 1), execution=execution)
     for source, target in zip(_variables(faithful), _variables(other)):
         target.assign(source)
     np.random.seed(5)
@@ -61,15 +64,15 @@ def outputs_and_gradients(models, real, noise):
         fake_images = G(noise, training=True)
         real_pass = D(real, training=True, pass_index=REAL_PASS)
         fake = D(fake_images, training=True, pass_index=FAKE_PASS)
-        mi_loss = -train_step._mutual_info(models, noise, fake["hidden"])["mutual_info"]
+        mi_loss = -losses.mutual_info(models, noise, fake["hidden"])["mutual_info"]
         d_loss = -discriminator_objective(fake["prob"], real_pass["prob"])
         g_loss = -generator_objective(fake["prob"])
     results.update({"G training": fake_images, "D prob real": real_pass["prob"],
                     "D hidden real": real_pass["hidden"], "D prob fake": fake["prob"],
                     "D hidden fake": fake["hidden"], "Q": Q(fake["hidden"], training=True)})
-    for name, loss, variables in (("D", d_loss, models.discriminator_variables),
-                                  ("G", g_loss, models.generator_variables),
-                                  ("MI", mi_loss, models.mutual_info_variables)):
+    for name, loss, variables in (("D", d_loss, losses.discriminator_variables(models)),
+                                  ("G", g_loss, losses.generator_variables(models)),
+                                  ("MI", mi_loss, losses.mutual_info_variables(models))):
         for variable, gradient in zip(variables, tape.gradient(loss, variables)):
             assert gradient is not None, (name, variable.path)
             results["%s gradient %s" % (name, variable.path)] = gradient
@@ -81,7 +84,7 @@ def _largest(differences):
 
 
 def test_fast_mode_forward_outputs_agree_with_the_faithful_kernels():
-    faithful, fast, real, noise = twin_models(Kernels(fast=True))
+    faithful, fast, real, noise = twin_models(FAST)
     want, got = outputs_and_gradients(faithful, real, noise), outputs_and_gradients(fast, real, noise)
     differences = {name: relative(want[name], got[name]) for name in want if "gradient" not in name}
     assert len(differences) == 7 and max(differences.values()) <= TOLERANCE, _largest(differences)
@@ -93,7 +96,7 @@ def test_fast_mode_forward_outputs_agree_with_the_faithful_kernels():
                                                                 (SMOOTH_RECIPE_NETS, 45)])
 def test_fast_mode_gradients_agree_with_the_faithful_kernels(model_config, outputs_and_variables):
     """Every forward output, and each loss's gradients relative to the largest of them."""
-    faithful, fast, real, noise = twin_models(Kernels(fast=True), model_config=model_config)
+    faithful, fast, real, noise = twin_models(FAST, model_config=model_config)
     want, got = outputs_and_gradients(faithful, real, noise), outputs_and_gradients(fast, real, noise)
     differences = {name: relative(want[name], got[name]) for name in want if "gradient" not in name}
     for loss in ("D", "G", "MI"):
@@ -123,7 +126,7 @@ def test_fast_leaky_relu_is_the_faithful_one_bit_for_bit():
 @pytest.mark.parametrize("layer_class,shape", [(ConvBatchNorm, (5, 4, 4, 3)), (FcBatchNorm, (6, 3)),
                                                (FcBatchNorm, (3, 2, 2, 5))])
 def test_fused_batch_norm_matches_in_both_modes(layer_class, shape):
-    plain, fused = layer_class(), layer_class(fused=True)
+    plain, fused = layer_class(), layer_class(execution=FAST)
     rng = np.random.RandomState(0)
     for layer in (plain, fused):
         layer.build((None,) + shape[1:])
@@ -141,9 +144,9 @@ def test_fused_batch_norm_matches_in_both_modes(layer_class, shape):
 @pytest.mark.parametrize("precision,dtype", [("mixed_bfloat16", "bfloat16"),
                                              ("mixed_float16", "float16")])
 def test_mixed_precision_products_with_float32_statistics(precision, dtype):
-    kernels = kernels_for(precision=precision)
-    assert kernels.matmul_dtype == dtype
-    faithful, mixed, real, noise = twin_models(kernels)
+    execution = ExecutionPolicy.from_settings(precision=precision)
+    assert execution.product_dtype == dtype and not execution.fused_batch_norm
+    faithful, mixed, real, noise = twin_models(execution)
     want, got = outputs_and_gradients(faithful, real, noise), outputs_and_gradients(mixed, real, noise)
     for name in want:
         assert got[name].dtype == tf.float32, name  # only the products are reduced
@@ -155,7 +158,8 @@ def test_fast_mixed_precision_keeps_16_bits_between_products_only():
     """With --fast, a fused batch norm and its activation take the 16-bit product as it is, up
     to the next product; the images, D's probabilities, Q's outputs and every statistic are
     float32, and they stay close to the faithful ones."""
-    faithful, mixed, real, noise = twin_models(Kernels(fast=True, matmul_dtype="bfloat16"))
+    faithful, mixed, real, noise = twin_models(
+        ExecutionPolicy.from_settings(fast=True, precision="mixed_bfloat16"))
     want, got = outputs_and_gradients(faithful, real, noise), outputs_and_gradients(mixed, real, noise)
     for name in ("G inference", "G training", "D prob real", "D prob fake", "Q"):
         assert got[name].dtype == tf.float32, name
@@ -185,7 +189,8 @@ def test_float16_training_steps_use_the_loss_scale():
     config = dataclasses.replace(ModelConfig(), generator="fc:16,fc:7x7x4,reshape:7:7:4,"
                                  "deconv:4:2:4,deconv:4:2:1:sigmoid",
                                  discriminator="conv:4:2:4:lrelu,conv:4:2:8:lrelu,fc:8:lrelu")
-    models = build_models(config, (28, 28, 1), kernels=kernels_for(precision="mixed_float16"))
+    models = build_models(config, (28, 28, 1),
+                          execution=ExecutionPolicy.from_settings(precision="mixed_float16"))
     optimizers = train_step.build_optimizers(models, 1e-3, 2e-4)
     assert optimizers.loss_scale is not None
     np.random.seed(0)

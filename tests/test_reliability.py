@@ -63,8 +63,8 @@ def poison_weights_at(call_number, monkeypatch):
     """Makes the training step set a weight to NaN on its `call_number`-th call, objectives finite."""
     real_make = placement.Placement.compile_iteration
 
-    def make(self, models, optimizers, jit_compile=False):
-        step, calls = real_make(self, models, optimizers, jit_compile), []
+    def make(self, models, optimizers):
+        step, calls = real_make(self, models, optimizers), []
 
         def run(*args):
             calls.append(1)

@@ -160,8 +160,8 @@ def send_signals_at(call_number, signals, monkeypatch):
     """Makes the training step deliver `signals` to this process on its `call_number`-th call."""
     real_make = placement.Placement.compile_iteration
 
-    def make(self, models, optimizers, jit_compile=False):
-        step, calls = real_make(self, models, optimizers, jit_compile), []
+    def make(self, models, optimizers):
+        step, calls = real_make(self, models, optimizers), []
 
         def run(*args):
             calls.append(1)

@@ -10,11 +10,13 @@ import pytest
 import tensorflow as tf
 
 from conftest import TINY_IMAGE_SHAPE
-from infogan.training import step as train_step
+from infogan.model import losses
+from infogan.model.execution import ExecutionPolicy
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.networks import FAKE_PASS, REAL_PASS
 from infogan.model.noise import create_infogan_noise_sample
 from infogan.model.objectives import discriminator_objective, generator_objective
+from infogan.training import step as train_step
 
 B1, B2, EPS = 0.5, 0.999, 1e-8
 G_LR, D_LR = 1e-3, 2e-4
@@ -60,8 +62,8 @@ def assert_first_adam_update(variables, loss, learning_rate, update):
 def test_one_iteration_matches_numpy_adam(setup):
     models, optimizers, real, d_noise, g_noise = setup
     G, D, Q = models.generator, models.discriminator, models.q_network
-    d_vars, g_vars, mi_vars = (models.discriminator_variables, models.generator_variables,
-                               models.mutual_info_variables)
+    d_vars, g_vars, mi_vars = (losses.discriminator_variables(models),
+                               losses.generator_variables(models), losses.mutual_info_variables(models))
 
     def d_loss():
         fake = D(G(d_noise, training=True), training=True, pass_index=FAKE_PASS)
@@ -75,7 +77,7 @@ def test_one_iteration_matches_numpy_adam(setup):
 
     def mi_loss():
         fake = D(G(g_noise, training=True), training=True)
-        return -train_step._mutual_info(models, g_noise, fake["hidden"])["mutual_info"]
+        return -losses.mutual_info(models, g_noise, fake["hidden"])["mutual_info"]
 
     mi_before = values(mi_vars)
     g_grads, mi_grads = gradients(g_vars, g_loss), gradients(mi_vars, mi_loss)
@@ -122,7 +124,7 @@ def test_gan_mode_step(tiny_model_config):
     import dataclasses
     config = dataclasses.replace(tiny_model_config, infogan=False)
     models = build_models(config, TINY_IMAGE_SHAPE)
-    assert models.q_network is None and models.mutual_info_variables == []
+    assert models.q_network is None and losses.mutual_info_variables(models) == []
     optimizers = train_step.build_optimizers(models, G_LR, D_LR)
     z = noise_to_tensor(np.random.standard_normal((4, config.z_size)))
     real = tf.constant(np.random.rand(4, *TINY_IMAGE_SHAPE).astype(np.float32))
@@ -138,9 +140,10 @@ def test_jit_compiled_iteration_matches_the_default_to_rounding(tiny_model_confi
     for jit_compile in (False, True):
         keras.utils.set_random_seed(0)
         np.random.seed(0)
-        models = build_models(tiny_model_config, TINY_IMAGE_SHAPE)
+        models = build_models(tiny_model_config, TINY_IMAGE_SHAPE,
+                              execution=ExecutionPolicy.from_settings(jit_compile=jit_compile))
         optimizers = train_step.build_optimizers(models, G_LR, D_LR)
-        iteration = train_step.make_train_iteration(models, optimizers, jit_compile=jit_compile)
+        iteration = train_step.make_train_iteration(models, optimizers)
         sample = create_infogan_noise_sample(tiny_model_config.categorical_cardinality,
                                              tiny_model_config.num_continuous,
                                              tiny_model_config.style_size)
@@ -149,7 +152,7 @@ def test_jit_compiled_iteration_matches_the_default_to_rounding(tiny_model_confi
             real = tf.constant(np.random.rand(4, *TINY_IMAGE_SHAPE).astype(np.float32))
             step = iteration(real, noise_to_tensor(sample(4)), noise_to_tensor(sample(4)))
             results.append({key: value.numpy() for key, value in step.items()})
-        runs.append((results, values(models.mutual_info_variables)))
+        runs.append((results, values(losses.mutual_info_variables(models))))
     (plain, plain_vars), (jitted, jitted_vars) = runs
     # The first iteration's values are computed before any update: equal to float32 rounding.
     assert plain[0].keys() == jitted[0].keys()
@@ -173,8 +176,8 @@ def test_mutual_info_in_the_gan_losses(tiny_model_config):
     models = build_models(config, TINY_IMAGE_SHAPE)
     optimizers = train_step.build_optimizers(models, G_LR, D_LR)
     G, D, Q = models.generator, models.discriminator, models.q_network
-    assert models.mutual_info_variables == []
-    d_vars = models.discriminator_variables
+    assert losses.mutual_info_variables(models) == []
+    d_vars = losses.discriminator_variables(models)
     assert len(d_vars) == len(D.trainable_variables) + len(Q.trainable_variables)
     sample = create_infogan_noise_sample(config.categorical_cardinality, config.num_continuous,
                                          config.style_size)
@@ -185,7 +188,7 @@ def test_mutual_info_in_the_gan_losses(tiny_model_config):
         fake = D(G(d_noise, training=True), training=True, pass_index=FAKE_PASS)
         objective = discriminator_objective(
             fake["prob"], D(real, training=True, pass_index=REAL_PASS)["prob"])
-        return -objective - train_step._mutual_info(models, d_noise, fake["hidden"])["mutual_info"]
+        return -objective - losses.mutual_info(models, d_noise, fake["hidden"])["mutual_info"]
 
     assert_first_adam_update(d_vars, d_loss, D_LR,
                              lambda: train_step.discriminator_step(models, optimizers, real, d_noise))
@@ -193,9 +196,9 @@ def test_mutual_info_in_the_gan_losses(tiny_model_config):
     def g_loss():
         fake = D(G(g_noise, training=True), training=True)
         return (-generator_objective(fake["prob"])
-                - train_step._mutual_info(models, g_noise, fake["hidden"])["mutual_info"])
+                - losses.mutual_info(models, g_noise, fake["hidden"])["mutual_info"])
 
-    g_vars = models.generator_variables
+    g_vars = losses.generator_variables(models)
     g_before, g_grads = values(g_vars), gradients(g_vars, g_loss)
     q_before = values(Q.trainable_variables)
     results = train_step.generator_step(models, optimizers, g_noise)

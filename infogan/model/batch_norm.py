@@ -5,15 +5,16 @@ the moving statistics in place, as TF1's forward pass did; `training=False` norm
 moving statistics. The TF1 conv batch norm also moved its EMA in inference mode; a conv layer
 does so when called with `update_in_inference=True` (the training loop's plots do).
 
-With `fused=True` (the `--fast` mode) both normalise with TensorFlow's fused kernel
-(`FusedBatchNormV3`, one kernel forward and one backward instead of about ten): the same maths,
-rounded differently. Its batch variance is Bessel-corrected, so the moving statistics are fed
+When the ExecutionPolicy asks for a fused batch norm (the `--fast` mode), both normalise with
+TensorFlow's fused kernel (`FusedBatchNormV3`, one kernel forward and one backward instead of
+about ten): the same maths, rounded differently. Its batch variance is Bessel-corrected, so the moving statistics are fed
 the biased variance, `variance * (n - 1) / n`, as the TF1 code's were.
 """
 import keras
 import tensorflow as tf
 
 from infogan.model import replicas
+from infogan.model.execution import FAITHFUL
 
 CONV_EMA_DECAY = 0.9
 CONV_EPSILON = 1e-5
@@ -60,16 +61,18 @@ def fused_batch_norm(inputs, scale, offset, epsilon, mean=None, variance=None):
 
 class _BatchNorm(keras.layers.Layer):
     """What both batch norms share: whether they run TensorFlow's fused kernel, which takes 16-bit
-    inputs as they are (Keras would cast them to float32)."""
+    inputs as they are (Keras would cast them to float32), as the ExecutionPolicy `execution`
+    says."""
 
-    def __init__(self, fused=False, **kwargs):
+    def __init__(self, execution=FAITHFUL, **kwargs):
         super().__init__(autocast=False, **kwargs)
-        self.fused = fused
+        self.execution = execution
 
     def runs_fused(self):
-        """Whether this call takes the fused kernel: with `fused`, but not inside the replicas of a
-        tf.distribute strategy, whose global-batch statistics `replicas.moments` computes."""
-        return self.fused and not replicas.replicated()
+        """Whether this call takes the fused kernel: when the policy asks for it, but not inside
+        the replicas of a tf.distribute strategy, whose global-batch statistics
+        `replicas.moments` computes."""
+        return self.execution.fused_batch_norm and not replicas.replicated()
 
 
 class ConvBatchNorm(_BatchNorm):
@@ -84,8 +87,8 @@ class ConvBatchNorm(_BatchNorm):
     TF1 code's EMA update (built outside its `tf.cond`) did on every inference pass.
     """
 
-    def __init__(self, num_passes=1, fused=False, **kwargs):
-        super().__init__(fused=fused, **kwargs)
+    def __init__(self, num_passes=1, execution=FAITHFUL, **kwargs):
+        super().__init__(execution=execution, **kwargs)
         self.num_passes = num_passes
 
     def build(self, input_shape):
@@ -145,8 +148,8 @@ class FcBatchNorm(_BatchNorm):
     ran the update ops of the Q network's batch norm.
     """
 
-    def __init__(self, update_moving_statistics=True, fused=False, **kwargs):
-        super().__init__(fused=fused, **kwargs)
+    def __init__(self, update_moving_statistics=True, execution=FAITHFUL, **kwargs):
+        super().__init__(execution=execution, **kwargs)
         self.update_moving_statistics = update_moving_statistics
 
     def build(self, input_shape):

@@ -6,14 +6,13 @@ does. The original functions keep their roles and take that object as first argu
     generator = Generator(description)            # was: variable_scope("generator")
     images = generator_forward(generator, z, is_training=True)
 """
-import dataclasses
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from infogan.model.architecture import describe_network, parse_architecture
 from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
+from infogan.model.execution import FAITHFUL, MAX_LEAKY_RELU, NATIVE_LEAKY_RELU
 
 LRELU_LEAK = 0.01
 FAKE_PASS, REAL_PASS = 0, 1  # the discriminator's two sets of conv batch-norm statistics
@@ -50,19 +49,12 @@ def fast_leaky_rectify(x):
     return outputs, gradient
 
 
-FAST_ACTIVATIONS = dict(ACTIVATIONS, lrelu=fast_leaky_rectify)
+LEAKY_RELUS = {MAX_LEAKY_RELU: leaky_rectify, NATIVE_LEAKY_RELU: fast_leaky_rectify}
 
 
-@dataclasses.dataclass(frozen=True)
-class Kernels:
-    """How the networks compute, not what: `fast` picks fused batch norm and the native leaky
-    ReLU (rounding differs from the TF1 kernels); `matmul_dtype` float32, or bfloat16/float16 for
-    the convolutions and matrix products (mixed precision: everything else stays float32)."""
-    fast: bool = False
-    matmul_dtype: str = "float32"
-
-
-FAITHFUL = Kernels()  # the TF1 code's kernels: bit-identical results
+def activation_for(name, execution):
+    """The activation function `name` (a key of ACTIVATIONS) as `execution` computes it."""
+    return LEAKY_RELUS[execution.leaky_relu] if name == "lrelu" else ACTIVATIONS[name]
 
 
 class WeightLayer(keras.layers.Layer):
@@ -75,17 +67,18 @@ class WeightLayer(keras.layers.Layer):
       num_outputs: filters or units.
       activation: a key of ACTIVATIONS.
       batch_norm: None, or a ConvBatchNorm / FcBatchNorm layer applied before the activation.
-      kernels: Kernels.
+      execution: the ExecutionPolicy (which kernels, which product dtype).
     """
 
-    def __init__(self, num_outputs, activation="relu", batch_norm=None, kernels=FAITHFUL, **kwargs):
+    def __init__(self, num_outputs, activation="relu", batch_norm=None, execution=FAITHFUL,
+                 **kwargs):
         # Keras would cast 16-bit inputs to float32; the layer decides (see `call`).
         super().__init__(autocast=False, **kwargs)
         self.num_outputs = num_outputs
         self.activation_name = activation
         self.batch_norm = batch_norm
-        self.kernels = kernels
-        self._activation = (FAST_ACTIVATIONS if kernels.fast else ACTIVATIONS)[activation]
+        self.execution = execution
+        self._activation = activation_for(activation, execution)
 
     def kernel_shape(self, input_shape):
         raise NotImplementedError
@@ -95,10 +88,10 @@ class WeightLayer(keras.layers.Layer):
         raise NotImplementedError
 
     def _product(self, inputs):
-        """The product, in the kernels' matmul dtype (inputs of another dtype are cast to it)."""
-        if self.kernels.matmul_dtype == "float32":
+        """The product, in the policy's product dtype (inputs of another dtype are cast to it)."""
+        if not self.execution.low_precision_products:
             return self.transform(inputs, self.kernel)
-        low = tf.as_dtype(self.kernels.matmul_dtype)
+        low = tf.as_dtype(self.execution.product_dtype)
         return self.transform(tf.cast(inputs, low), tf.cast(self.kernel, low))
 
     def build(self, input_shape):
@@ -167,17 +160,17 @@ class Dense(WeightLayer):
         return tf.reshape(outputs, tf.concat([tf.shape(inputs)[:-1], [self.num_outputs]], 0))
 
 
-def _make_layer(spec, index, batch_norm_on, num_passes, kernels):
+def _make_layer(spec, index, batch_norm_on, num_passes, execution):
     name = "layer_%d" % index
     if spec.kind == "fc":
-        norm = FcBatchNorm(fused=kernels.fast, name="BatchNorm") if batch_norm_on else None
+        norm = FcBatchNorm(execution=execution, name="BatchNorm") if batch_norm_on else None
         return Dense(spec.num_outputs, activation=spec.activation, batch_norm=norm,
-                     kernels=kernels, name=name)
-    norm = (ConvBatchNorm(num_passes=num_passes, fused=kernels.fast, name="batch_norm")
+                     execution=execution, name=name)
+    norm = (ConvBatchNorm(num_passes=num_passes, execution=execution, name="batch_norm")
             if batch_norm_on else None)
     layer_class = Conv if spec.kind == "conv" else Deconv
     return layer_class(spec.num_outputs, spec.kernel_size, spec.stride,
-                       activation=spec.activation, batch_norm=norm, kernels=kernels, name=name)
+                       activation=spec.activation, batch_norm=norm, execution=execution, name=name)
 
 
 class Network(keras.layers.Layer):
@@ -190,11 +183,11 @@ class Network(keras.layers.Layer):
         token's own `:bn` / `:nobn` overrides both.
       num_passes: independent conv batch-norm statistics sets (see ConvBatchNorm).
       debug: print the TF1 architecture lines on construction.
-      kernels: Kernels (default: the TF1 code's).
+      execution: the ExecutionPolicy (default: the TF1 code's kernels).
     """
 
     def __init__(self, description, use_batch_norm=True, strip_batchnorm_from_last_layer=False,
-                 num_passes=1, debug=False, kernels=FAITHFUL, **kwargs):
+                 num_passes=1, debug=False, execution=FAITHFUL, **kwargs):
         super().__init__(**kwargs)
         self.description = description
         self.specs = parse_architecture(description)
@@ -209,7 +202,7 @@ class Network(keras.layers.Layer):
             is_last = position + 1 == len(self.specs)
             batch_norm_on = spec.batch_norm if spec.batch_norm is not None else (
                 use_batch_norm and not (is_last and strip_batchnorm_from_last_layer))
-            layer = _make_layer(spec, weight_index, batch_norm_on, num_passes, kernels)
+            layer = _make_layer(spec, weight_index, batch_norm_on, num_passes, execution)
             setattr(self, layer.name, layer)
             self._layer_names.append(layer.name)
             weight_index += 1
@@ -238,10 +231,10 @@ class Generator(Network):
     """The generator: a Network without batch norm on its last layer."""
 
     def __init__(self, description, use_batch_norm=True, debug=False, name="generator",
-                 kernels=FAITHFUL):
+                 execution=FAITHFUL):
         super().__init__(description, use_batch_norm=use_batch_norm,
                          strip_batchnorm_from_last_layer=True, debug=debug, name=name,
-                         kernels=kernels)
+                         execution=execution)
 
 
 class Discriminator(Network):
@@ -251,11 +244,11 @@ class Discriminator(Network):
     """
 
     def __init__(self, description, use_batch_norm=True, debug=False, name="discriminator",
-                 kernels=FAITHFUL):
+                 execution=FAITHFUL):
         super().__init__(description, use_batch_norm=use_batch_norm, num_passes=2, debug=debug,
-                         name=name, kernels=kernels)
+                         name=name, execution=execution)
         self.prob_projection = Dense(1, activation="sigmoid", name="prob_projection",
-                                     kernels=kernels)
+                                     execution=execution)
 
     def call(self, images, training=False, pass_index=FAKE_PASS):
         features = super().call(images, training=training, pass_index=pass_index)
@@ -283,14 +276,14 @@ class MutualInfoHead(keras.layers.Layer):
     `fully_connected_1`: dense `output_width` with bias, no activation.
     """
 
-    def __init__(self, output_width, name="mutual_info", kernels=FAITHFUL):
+    def __init__(self, output_width, name="mutual_info", execution=FAITHFUL):
         super().__init__(name=name)
         self.fully_connected = Dense(
-            128, activation="lrelu", name="fully_connected", kernels=kernels,
-            batch_norm=FcBatchNorm(update_moving_statistics=False, fused=kernels.fast,
+            128, activation="lrelu", name="fully_connected", execution=execution,
+            batch_norm=FcBatchNorm(update_moving_statistics=False, execution=execution,
                                    name="BatchNorm"))
         self.fully_connected_1 = Dense(output_width, activation="identity", name="fully_connected_1",
-                                       kernels=kernels)
+                                       execution=execution)
 
     def call(self, hidden, training=False):
         return self.fully_connected_1(self.fully_connected(hidden, training=training))

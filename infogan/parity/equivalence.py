@@ -57,46 +57,24 @@ def relative(want, got):
     return float(np.abs(want - got).max() / scale) if scale else float(np.abs(got).max() if got.size else 0.0)
 
 
-class _GradientRecorder:
-    """Stands for both optimisers of the training step: records each update's (gradient,
-    variable) pairs, summed over replicas, instead of applying them."""
-
-    def __init__(self):
-        self.updates = []
-
-    def apply_gradients(self, pairs):
-        """Records the update."""
-        self.updates.append(list(pairs))
-
-
-UPDATES = ("D", "G", "MI")  # the training step's updates, in order (InfoGAN, separate MI update)
-
-
 def forward_and_gradients(models, real, d_noise, g_noise):
-    """Training-mode outputs, and the gradients of the training step's D, G and MI updates
-    (`step.discriminator_step`, `step.generator_step`), all at the same weights; batch means are
-    this replica's share.
-
-    Returns:
-      ({output name: tensor}, {"<update> loss: <variable path>": gradient}).
-    """
-    from infogan.model.networks import FAKE_PASS, REAL_PASS
-    from infogan.training import step
-    G, D = models.generator, models.discriminator
-    fake_images = G(d_noise, training=True)
-    real_pass = D(real, training=True, pass_index=REAL_PASS)
-    fake = D(fake_images, training=True, pass_index=FAKE_PASS)
-    outputs = {"G (training)": fake_images, "D prob, real pass": real_pass["prob"],
-               "D hidden, real pass": real_pass["hidden"], "D prob, fake pass": fake["prob"],
-               "D hidden, fake pass": fake["hidden"]}
-    recorder = _GradientRecorder()
-    optimizers = step.Optimizers(discriminator=recorder, generator=recorder)
-    step.discriminator_step(models, optimizers, real, d_noise)
-    step.generator_step(models, optimizers, g_noise)
+    """Training-mode outputs, and the gradients of the D, G and MI losses (as the training step
+    defines them) with respect to what each update moves; batch means are this replica's share."""
+    import tensorflow as tf
+    from infogan.model.replicas import sum_over_replicas
+    from infogan.model import losses
+    with tf.GradientTape(persistent=True) as tape:
+        d_step = losses.discriminator_losses(models, real, d_noise)
+        g_step = losses.generator_losses(models, g_noise)
+    outputs = {"G (training)": d_step.forward["fake_images"]}
+    for name, key in (("real pass", "real"), ("fake pass", "fake")):
+        outputs.update({"D %s, %s" % (output, name): d_step.forward[key][output]
+                        for output in ("prob", "hidden")})
     gradients = {}
-    for name, update in zip(UPDATES, recorder.updates):
-        gradients.update({"%s loss: %s" % (name, variable.path): gradient
-                          for gradient, variable in update})
+    for update in d_step.updates + g_step.updates:
+        summed = sum_over_replicas(tape.gradient(update.loss, update.variables))
+        gradients.update({"%s loss: %s" % (update.name, v.path): g
+                          for v, g in zip(update.variables, summed)})
     return outputs, gradients
 
 

@@ -12,14 +12,15 @@ import tensorflow as tf
 from infogan import data
 from infogan.config import (ConfigError, check_batch_size, check_image_shape, preflighted,
                             save_run_config)
-from infogan.model.models import build_models, kernels_for, noise_to_tensor
+from infogan.model.losses import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
+                                  G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS)
+from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.noise import make_noise_sampler
 from infogan.training import checkpoints, placement as placement_lib, run_folder
+from infogan.training.launch import execution_policy
 from infogan.training.plotter import Plotter
 from infogan.training.progress import Progress
-from infogan.training.step import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
-                                   G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS,
-                                   build_optimizers)
+from infogan.training.step import build_optimizers
 from infogan.training.stop_requests import StopRequests
 from infogan.training.summaries import SummaryLogger
 from infogan.training.tf1_checkpoint import load_tf1_checkpoint
@@ -116,6 +117,7 @@ def train_models(config, wait_guard=placement_lib.unguarded):
     """
     checked = preflighted(config)
     config = checked.config
+    execution_policy(config).prepare_process()  # TensorFlow is loaded: warns if it differs
     seed_everything(config.run.seed)
     dataset, _ = load_images(config)
     if checked.num_images is None:  # an image folder, counted once listed
@@ -181,7 +183,7 @@ def _train_in(config, dataset, num_batches, stop, held, where, wait_guard):
     loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
     with placement.scope():
         models = build_models(config.model, dataset.image_shape, debug=True,
-                              kernels=kernels_for(execution.fast, execution.precision))
+                              execution=execution_policy(config))
         optimizers = build_optimizers(models, config.run.generator_lr, config.run.discriminator_lr,
                                       exchange_dtype=placement.allreduce_precision)
         if config.run.resume:
@@ -195,7 +197,7 @@ def _train_in(config, dataset, num_batches, stop, held, where, wait_guard):
     sample_noise = make_noise_sampler(config.model)
     plotter = Plotter(models, logger, os.path.join(log_dir, "images"), sample_noise,
                       config.run.batch_size)
-    iteration_fn = placement.compile_iteration(models, optimizers, jit_compile=execution.jit_compile)
+    iteration_fn = placement.compile_iteration(models, optimizers)
     progress = Progress(num_batches, config.run.epochs, terminal=config.run.progress_bar,
                         status_every=config.run.status_every)
     run = TrainingRun(config, dataset, sample_noise, iteration_fn, optimizers, logger, plotter,

@@ -109,18 +109,16 @@ class Placement:
         return self.strategy.experimental_distribute_values_from_function(
             lambda context: tf.constant(parts[context.replica_id_in_sync_group]))
 
-    def compile_iteration(self, models, optimizers, jit_compile=False):
-        """The compiled training iteration for these models and optimisers.
-
-        Args:
-          jit_compile: one device: compile with XLA (see `step.make_train_iteration`).
+    def compile_iteration(self, models, optimizers):
+        """The compiled training iteration for these models and optimisers (on one device, with
+        XLA when their execution policy says so: `step.make_train_iteration`).
 
         Returns:
           f(real_images, discriminator_noise, generator_noise) (host tensors or arrays of the
           global batch) -> dict of scalar tensors: the global objectives, as one device logs them.
         """
         if self.strategy is None:
-            return train_step.make_train_iteration(models, optimizers, jit_compile=jit_compile)
+            return train_step.make_train_iteration(models, optimizers)
         strategy = self.strategy
 
         def replica_step(real_images, discriminator_noise, generator_noise):

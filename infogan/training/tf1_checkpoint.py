@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from infogan.config import CONFIG_FILE, ConfigError
+from infogan.model import losses
 from infogan.model.config import ModelConfig
 from infogan.model.options import weight_shaping_flags
 from infogan.training.run_folder import CHECKPOINT_SUBDIR
@@ -106,17 +107,17 @@ def model_variable_map(models):
 def optimizer_variable_map(models, optimizers):
     """{TF1 name: variable} of both optimisers' Adam slots and beta powers (docs/tf1_semantics.md
     §10); empty when the MI loss is not the TF1 code's separate update (no TF1 counterpart)."""
-    if models.q_network is not None and not models.separate_mutual_info_update:
+    if models.q_network is not None and not losses.separate_mutual_info_update(models):
         return {}
     names = {id(v): tf1_variable_name(v.path) for net in _networks(models) for v in net.variables}
     result = {}
-    for variable in models.discriminator_variables:
+    for variable in losses.discriminator_variables(models):
         m, v = optimizers.discriminator.slots(variable)
         result[names[id(variable)] + "/Adam"], result[names[id(variable)] + "/Adam_1"] = m, v
     result["beta1_power"] = optimizers.discriminator.beta1_power
     result["beta2_power"] = optimizers.discriminator.beta2_power
-    discriminator_ids = {id(v) for v in models.discriminator_variables}
-    generator_updates = models.generator_variables + models.mutual_info_variables
+    discriminator_ids = {id(v) for v in losses.discriminator_variables(models)}
+    generator_updates = losses.generator_variables(models) + losses.mutual_info_variables(models)
     for variable in {id(v): v for v in generator_updates}.values():
         first, second = ("Adam_2", "Adam_3") if id(variable) in discriminator_ids else ("Adam", "Adam_1")
         m, v = optimizers.generator.slots(variable)
