@@ -30,7 +30,6 @@ from absl import logging as absl_logging  # noqa: E402
 
 from infogan.config import TrainConfig, resumed_config, with_recipe  # noqa: E402
 from infogan.model.config import ModelConfig  # noqa: E402
-from infogan.training.launch import execution_policy  # noqa: E402
 
 flags.DEFINE_list("seeds", ["1234", "1", "2"], "Seeds (train.py --seed), one run each.")
 flags.DEFINE_integer("epochs", 10, "Train and evaluate up to this many epochs.")
@@ -217,7 +216,7 @@ def main(argv):
     except ValueError as error:
         sys.exit("quality: error: %s" % error)
     # as infogan-train does, before TensorFlow loads
-    execution_policy(TrainConfig(**train_changes)).prepare_process()
+    TrainConfig(**train_changes).execution.policy().prepare_process()
     setting_dir = os.path.join(FLAGS.workdir, setting_name(FLAGS.set))
     os.makedirs(setting_dir, exist_ok=True)
     results_path = os.path.join(setting_dir, RESULTS_FILE)

@@ -67,10 +67,10 @@ def test_a_loaded_tensorflow_without_onednn_is_reported_once(monkeypatch):
 # printing the oneDNN setting TensorFlow would read and the policies built on the way there.
 _UP_TO_TENSORFLOW = textwrap.dedent("""
     import json, os, sys
-    from infogan.training import launch
+    from infogan.config.parts import ExecutionConfig
     seen = []
-    build = launch.execution_policy
-    launch.execution_policy = lambda config: seen.append(build(config)) or seen[-1]
+    build = ExecutionConfig.policy
+    ExecutionConfig.policy = lambda self: seen.append(build(self)) or seen[-1]
 
     class StopAtTensorFlow:
         def find_spec(self, name, path=None, target=None):

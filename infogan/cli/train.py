@@ -21,7 +21,6 @@ from infogan.cli import common, watchdog
 from infogan.config import (ConfigError, TrainConfig, config_fields, preflight, resumed_config,
                             with_recipe)
 from infogan.model.options import BEYOND_TF1, PORT, TF1
-from infogan.training.launch import execution_policy
 
 FLAGS = flags.FLAGS
 PROGRAM = "infogan-train"  # in messages when sys.argv names no program
@@ -171,7 +170,7 @@ def train_from_flags():
     """
     checked = preflight(config_from_flags())
     config = checked.config
-    execution_policy(config).prepare_process()  # what TensorFlow reads when it loads
+    config.execution.policy().prepare_process()  # what TensorFlow reads when it loads
     try:
         common.import_tensorflow(common.show_tensorflow_logs())
         common.warn_about_precision(config.execution.precision)

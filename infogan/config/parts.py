@@ -8,9 +8,10 @@ from typing import Optional, Tuple
 from infogan import data
 from infogan.config.recipes import RECIPES
 from infogan.model.config import ModelConfig
+from infogan.model.execution import PRODUCT_DTYPES, ExecutionPolicy
 from infogan.model.options import BEYOND_TF1, PORT, TF1, flag_fields, option
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = tuple(PRODUCT_DTYPES)
 DISTRIBUTION_STRATEGIES = ("off", "one_device", "mirrored", "multi_worker_mirrored", "tpu")
 ALLREDUCE_PRECISIONS = ("float32", "bfloat16")
 # More logical CPU devices only add replicas and thread pools; TensorFlow takes minutes to set up
@@ -125,6 +126,12 @@ class ExecutionConfig:
         "float32", "With a strategy of several replicas: exchange gradients between them in "
         "float32, or in bfloat16 (half the bytes; rounds each gradient to 8 bits of mantissa).",
         BEYOND_TF1, resumable=True, choices=ALLREDUCE_PRECISIONS)
+
+    def policy(self):
+        """The ExecutionPolicy of these settings: the one place kernels, loss scale, oneDNN and
+        XLA are decided from them."""
+        return ExecutionPolicy.from_settings(fast=self.fast, precision=self.precision,
+                                             jit_compile=self.jit_compile)
 
 
 # TrainConfig's parts, by attribute name.

@@ -1,14 +1,6 @@
 """The library's front door to training, importable before TensorFlow: it prepares the process
 as the run's ExecutionPolicy asks (oneDNN is read once, when TensorFlow loads), then trains."""
 from infogan import config as config_lib
-from infogan.model.execution import ExecutionPolicy
-
-
-def execution_policy(config):
-    """The ExecutionPolicy of a TrainConfig's execution settings (fast, precision, jit_compile)."""
-    execution = config.execution
-    return ExecutionPolicy.from_settings(fast=execution.fast, precision=execution.precision,
-                                         jit_compile=execution.jit_compile)
 
 
 def train(config, **options):
@@ -28,6 +20,6 @@ def train(config, **options):
         `infogan.training.loop.train_models` raises.
     """
     checked = config_lib.preflighted(config)  # the one preflight, before TensorFlow loads
-    execution_policy(checked.config).prepare_process()
+    checked.config.execution.policy().prepare_process()
     from infogan.training import loop  # imports TensorFlow
     return loop.train(checked, **options)

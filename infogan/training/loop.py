@@ -17,7 +17,6 @@ from infogan.model.losses import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.noise import make_noise_sampler
 from infogan.training import checkpoints, placement as placement_lib, run_folder
-from infogan.training.launch import execution_policy
 from infogan.training.plotter import Plotter
 from infogan.training.progress import Progress
 from infogan.training.step import build_optimizers
@@ -117,7 +116,7 @@ def train_models(config, wait_guard=placement_lib.unguarded):
     """
     checked = preflighted(config)
     config = checked.config
-    execution_policy(config).prepare_process()  # TensorFlow is loaded: warns if it differs
+    config.execution.policy().prepare_process()  # TensorFlow is loaded: warns if it differs
     seed_everything(config.run.seed)
     dataset, _ = load_images(config)
     if checked.num_images is None:  # an image folder, counted once listed
@@ -183,7 +182,7 @@ def _train_in(config, dataset, num_batches, stop, held, where, wait_guard):
     loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
     with placement.scope():
         models = build_models(config.model, dataset.image_shape, debug=True,
-                              execution=execution_policy(config))
+                              execution=config.execution.policy())
         optimizers = build_optimizers(models, config.run.generator_lr, config.run.discriminator_lr,
                                       exchange_dtype=placement.allreduce_precision)
         if config.run.resume:
