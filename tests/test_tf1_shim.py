@@ -1,4 +1,4 @@
-"""The runtime shim of `parity --tf1_repo` (infogan/shim.py) on a TF1-style fixture checkout.
+"""The runtime shim of `parity --tf1_repo` (infogan/parity/shim.py) on a TF1-style fixture checkout.
 
 tests/fixtures/tf1_style_repo is a tiny GAN written in the original code's TF1 idioms (no copy of
 it): `import tensorflow as tf`, `tensorflow.contrib.layers`, the tutorial MNIST reader, a

@@ -16,7 +16,6 @@ from infogan.config import ConfigError
 
 # The folder holding the `infogan` package: the child process imports it from there.
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NO_PLOTS = 10 ** 9  # a plot_every beyond any run
 
 
 @dataclasses.dataclass

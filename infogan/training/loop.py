@@ -80,7 +80,7 @@ class TrainingDiverged(RuntimeError):
 
 
 @dataclasses.dataclass
-class TrainedRun:
+class TrainingResult:
     """What `train_models` leaves: the log folder, and the networks and optimisers as training
     left them (after the last plot)."""
     log_dir: str
@@ -110,7 +110,7 @@ def train_models(config):
       config: a `TrainConfig`.
 
     Returns:
-      TrainedRun.
+      TrainingResult.
 
     Raises:
       ConfigError, DatasetError, ArchitectureError: bad input, before training starts.
@@ -216,7 +216,7 @@ def _train_in(config, dataset, num_batches, stop, held, where):
                 run.iteration, type(error).__name__, str(error).splitlines()[0][:200],
                 config.logdir if strategies.is_chief(strategy) else "<the run's --logdir>"),
             1) from None
-    return TrainedRun(log_dir, models, optimizers)
+    return TrainingResult(log_dir, models, optimizers)
 
 
 def make_strategy(config):
