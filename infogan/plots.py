@@ -8,8 +8,7 @@ import re
 
 import numpy as np
 
-from infogan.model.noise import (NORMAL_STYLE, create_categorical_noise, create_continuous_noise,
-                                 encode_infogan_noise)
+from infogan.model.noise import NoiseLayout
 
 ROW_SIZE = 10          # images per strip
 CONTINUOUS_VARIATIONS = 3  # strips per continuous code
@@ -40,56 +39,59 @@ def image_strip(images, zoom=STRIP_ZOOM, gutter=STRIP_GUTTER):
     return strip.repeat(zoom, axis=0).repeat(zoom, axis=1)
 
 
-def categorical_variations(generate, categorical_cardinality, num_continuous, style_size,
-                           row_size=ROW_SIZE, style=NORMAL_STYLE):
+def categorical_variations(generate, layout, row_size=ROW_SIZE):
     """For each categorical code, its categories over the same `row_size` noise samples.
 
     NumPy draws: continuous+style noise for row_size rows, then categorical noise for row_size rows.
 
     Args:
       generate: noise [n, z] (float64) -> images [n, H, W, C] in [0, 1].
-      style: the style noise's distribution (noise.STYLE_NOISES).
+      layout: the noise's model.noise.NoiseLayout.
 
     Returns:
       list of (names, grid): names[i] is TF1's name of category i's strip, grid is
       [row_size samples, cardinality categories, H, W, C].
     """
-    continuous = create_continuous_noise(num_continuous, style_size, size=row_size, style=style)
-    categorical = create_categorical_noise(categorical_cardinality, size=row_size)
+    continuous = layout.draw_continuous(row_size)
+    categorical = layout.draw_categories(row_size)
+    several = len(layout.categorical_cardinality) > 1
     sets = []
-    for code, cardinality in enumerate(categorical_cardinality):
+    for code, cardinality in enumerate(layout.categorical_cardinality):
         names, columns = [], []
         for category in range(cardinality):
             modified = [sample.copy() for sample in categorical]
             modified[code][:] = category
-            columns.append(generate(encode_infogan_noise(categorical_cardinality, modified, continuous)))
-            names.append("categorical variable %d-%d" % (code, category)
-                         if len(categorical_cardinality) > 1 else "category %d" % category)
+            columns.append(generate(layout.encode(modified, continuous)))
+            names.append("categorical variable %d-%d" % (code, category) if several
+                         else "category %d" % category)
         sets.append((names, np.stack(columns, axis=1)))
     return sets
 
 
-def continuous_variations(generate, categorical_cardinality, num_continuous, style_size,
-                          row_size=ROW_SIZE, variations=CONTINUOUS_VARIATIONS, style=NORMAL_STYLE):
+def continuous_variations(generate, layout, row_size=ROW_SIZE, variations=CONTINUOUS_VARIATIONS):
     """For each continuous code, `variations` samples with that code swept over [-2, 2].
 
     NumPy draws: categorical noise for `variations` rows, then continuous+style noise.
+
+    Args:
+      generate: noise [n, z] (float64) -> images [n, H, W, C] in [0, 1].
+      layout: the noise's model.noise.NoiseLayout.
 
     Returns:
       list of (names, grid): names[k] is TF1's name of sample k's strip, grid is
       [variations samples, row_size sweep values, H, W, C].
     """
-    categorical = create_categorical_noise(categorical_cardinality, size=variations)
-    fixed = create_continuous_noise(num_continuous, style_size, size=variations, style=style)
+    categorical = layout.draw_categories(variations)
+    fixed = layout.draw_continuous(variations)
     sweep = np.linspace(SWEEP[0], SWEEP[1], row_size)
     sets = []
-    for code in range(num_continuous):
+    for code in range(layout.num_continuous):
         names, rows = [], []
         for sample in range(variations):
             continuous = fixed[sample:sample + 1].repeat(row_size, axis=0)
-            continuous[:, code] = sweep
+            continuous[:, code] = sweep  # the continuous codes lead draw_continuous's columns
             categories = [c[sample:sample + 1].repeat(row_size, axis=0) for c in categorical]
-            rows.append(generate(encode_infogan_noise(categorical_cardinality, categories, continuous)))
+            rows.append(generate(layout.encode(categories, continuous)))
             names.append("continuous variable %d, variation %d" % (code, sample))
         sets.append((names, np.stack(rows, axis=0)))
     return sets
@@ -108,16 +110,14 @@ def variation_sets(generate, model_config, variations=CONTINUOUS_VARIATIONS):
       list of dicts: kind ("categorical_j" / "continuous_j"), title, grid [rows = samples,
       columns = the swept code], column_labels, and strips: the TF1 strips as (name, images).
     """
-    codes = (model_config.categorical_cardinality, model_config.num_continuous,
-             model_config.style_size)
+    layout = NoiseLayout.of(model_config)
     sets = []
-    style = model_config.style_noise
-    for code, (names, grid) in enumerate(categorical_variations(generate, *codes, style=style)):
+    for code, (names, grid) in enumerate(categorical_variations(generate, layout)):
         sets.append(dict(kind="categorical_%d" % code, title="categorical code %d" % code, grid=grid,
                          column_labels=[str(c) for c in range(grid.shape[1])],
                          strips=[(name, grid[:, c]) for c, name in enumerate(names)]))
-    for code, (names, grid) in enumerate(continuous_variations(generate, *codes, variations=variations,
-                                                               style=style)):
+    for code, (names, grid) in enumerate(continuous_variations(generate, layout,
+                                                               variations=variations)):
         sets.append(dict(kind="continuous_%d" % code, title="continuous code %d" % code, grid=grid,
                          column_labels=sweep_labels(grid.shape[1]),
                          strips=[(name, grid[k]) for k, name in enumerate(names)]))

@@ -239,6 +239,7 @@ def _run(args, cwd):
                           timeout=120, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,fragment", [
     (["--num", "2000000000"], "--num must be an integer from 1 to 9000"),
     (["--seed", "-1"], "--seed must be an integer from 0 to 2**32 - 1"),
@@ -251,6 +252,7 @@ def test_sample_refuses_bad_flags_in_one_line(args, fragment):
     assert result.stderr.count("\n") == 1 and fragment in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_train_refuses_absurd_sizes_in_one_line(tmp_path):
     for args in (["--style_size", "1000000000"],
                  ["--distribution_strategy", "mirrored", "--num_cpu_devices", "100000"]):

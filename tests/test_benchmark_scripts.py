@@ -20,6 +20,7 @@ def run_script(name, *args):
                           capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("implementation", ["tf1", "port_fast"])
 def test_op_profile_accounts_for_every_kernel(implementation):
     result = run_script("op_profile.py", "--iterations", "1", "--top", "3", "--implementation",
@@ -71,6 +72,7 @@ def run_quality(workdir, epochs, *extra):
                       *extra)
 
 
+@pytest.mark.slow
 def test_tiny_run_then_continued(tmp_path):
     first = run_quality(str(tmp_path), 1)
     assert first.returncode == 0, first.stderr
@@ -94,6 +96,7 @@ def test_tiny_run_then_continued(tmp_path):
     assert json.loads(results_path.read_text())["7"] == results
 
 
+@pytest.mark.slow
 def test_throughput_times_each_row_in_its_own_process():
     result = run_script("throughput.py", "--batch_size", "8", "--iterations", "1", "--repeats", "1",
                         "--warmup", "1", "--rows", "port --fast")
@@ -104,6 +107,7 @@ def test_throughput_times_each_row_in_its_own_process():
     assert rows[1].endswith("| 1.00x |")
 
 
+@pytest.mark.slow
 def test_kernels_times_every_product_in_both_precisions():
     result = run_script("kernels.py", "--batch_size", "2", "--repeats", "1")
     assert result.returncode == 0, result.stderr
@@ -118,6 +122,7 @@ def test_kernels_times_every_product_in_both_precisions():
                        "conv forward", "conv input gradient", "conv filter gradient"]
 
 
+@pytest.mark.slow
 def test_scaling_prints_the_efficiency_the_speed_up_and_the_allreduce_volume():
     result = run_script("scaling.py", "--batch_size", "8", "--iterations", "1", "--repeats", "1",
                         "--warmup", "1", "--allreduce_repeats", "1")

@@ -35,6 +35,7 @@ def epoch_lines(text):
     return [line for line in text.splitlines() if line.startswith("epoch")]
 
 
+@pytest.mark.slow
 def test_resume_reproduces_the_uninterrupted_run(tmp_path, capsys):
     loop.train(dataclasses.replace(CONFIG, logdir=str(tmp_path / "straight")))
     straight = epoch_lines(capsys.readouterr().out)
@@ -52,6 +53,7 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, capsys):
         assert got[tag] == want[tag], tag  # same steps, none duplicated or missing, same values
 
 
+@pytest.mark.slow
 def test_corrupt_newest_checkpoint_falls_back(tmp_path, capsys):
     log_dir = str(tmp_path / "run")
     loop.train(dataclasses.replace(CONFIG, logdir=log_dir, epochs=1))
@@ -69,6 +71,7 @@ def test_corrupt_newest_checkpoint_falls_back(tmp_path, capsys):
     assert straight_one
 
 
+@pytest.mark.slow
 def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     real_make = placement.Placement.compile_iteration
 

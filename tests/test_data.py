@@ -361,6 +361,7 @@ CHAIRS_FLAGS = [
     "--plot_every", "400", "--force_grayscale"]
 
 
+@pytest.mark.slow
 def test_chairs_command_runs_one_epoch_on_a_mixed_folder(tmp_path):
     folder = tmp_path / "chairs"
     write_mixed_folder(str(folder))

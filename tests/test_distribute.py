@@ -47,6 +47,7 @@ def test_rows_are_split_in_consecutive_near_equal_parts():
     assert [len(part) for part in split_rows(np.zeros((1, 3)), 2)] == [1, 0]
 
 
+@pytest.mark.slow
 def test_mirrored_equals_one_device_at_the_first_iterations():
     stdout = run("-m", "infogan.parity.equivalence", *TINY_NETS, "--batch_size", "15",
                  "--iterations", "2", "--gradient_tolerance", "1e-4")
@@ -72,10 +73,12 @@ print("exchanged")
 """
 
 
+@pytest.mark.slow
 def test_gradients_exchanged_in_bfloat16_are_the_sums_of_the_rounded_gradients():
     assert "exchanged" in run("-c", EXCHANGE_CHECK)
 
 
+@pytest.mark.slow
 def test_a_missing_tpu_ends_with_one_line(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "TPU_NAME"}
     result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "train.py"), "--logdir",
@@ -88,6 +91,7 @@ def test_a_missing_tpu_ends_with_one_line(tmp_path):
     assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_checkpoints_resume_across_replica_counts(tmp_path):
     """One device for 3 epochs, against: mirrored, resumed on one device (N -> 1), resumed
     mirrored again (1 -> N)."""
@@ -158,6 +162,7 @@ def start_workers(logdir, indices, *extra):
     return [process.communicate(timeout=600) + (process.returncode,) for process in processes]
 
 
+@pytest.mark.slow
 def test_two_workers_train_as_one_device_and_only_the_chief_writes(tmp_path):
     reference = epoch_lines(run(os.path.join(REPO_ROOT, "train.py"), *TINY_RUN, "--logdir",
                                 str(tmp_path / "one"), "--epochs", "1"))
@@ -182,6 +187,7 @@ def test_two_workers_train_as_one_device_and_only_the_chief_writes(tmp_path):
             assert got[step][tag] == pytest.approx(value, rel=tolerance, abs=1e-6), (step, tag)
 
 
+@pytest.mark.slow
 def test_a_missing_worker_ends_the_run_with_one_line(tmp_path):
     start = time.monotonic()
     [(stdout, stderr, status)] = start_workers(tmp_path / "run", [0], "--epochs", "1",
@@ -191,6 +197,7 @@ def test_a_missing_worker_ends_the_run_with_one_line(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_stops_the_other_and_resuming_both_continues(tmp_path):
     logdir = tmp_path / "run"
     chief, other = launch_workers([0, 1], *TINY_RUN, "--logdir", str(logdir), "--epochs", "1000",

@@ -48,6 +48,7 @@ def test_readme_is_a_front_page():
         assert len(stream.read().splitlines()) <= 250
 
 
+@pytest.mark.slow
 def test_library_snippet_of_the_readme_runs(tmp_path):
     with open(PAGES[0]) as stream:
         text = stream.read()
@@ -59,6 +60,7 @@ def test_library_snippet_of_the_readme_runs(tmp_path):
     assert os.path.isdir(tmp_path / "runs" / "first" / "checkpoints")  # under the current folder
 
 
+@pytest.mark.slow
 def test_pip_install_gives_commands_that_work_from_any_folder(tmp_path):
     """`pip install .` (here offline, into a folder on PYTHONPATH, beside this environment's
     TensorFlow) installs the package with its MNIST and the infogan-* commands; a run writes its

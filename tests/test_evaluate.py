@@ -6,11 +6,13 @@ import sys
 
 
 import numpy as np
+import pytest
 
 from conftest import REPO_ROOT
 from test_checkpoints import CONFIG
 
 
+@pytest.mark.slow
 def test_evaluate_a_tiny_run(tmp_path):
     from infogan.tools import evaluate
     from infogan.training import loop
@@ -55,6 +57,7 @@ def _run_module(module, *args, timeout=120):
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
 
 
+@pytest.mark.slow
 def test_evaluate_command_line_errors(tmp_path):
     result = _run_module("infogan.cli.evaluate", "--logdir", str(tmp_path))
     assert result.returncode == 2 and "holds no config.json" in result.stderr
@@ -65,6 +68,7 @@ def test_evaluate_command_line_errors(tmp_path):
         "or --tf1_checkpoint")
 
 
+@pytest.mark.slow
 def test_sample_and_export_loads_without_infogan(tmp_path):
     from infogan.training import loop
     log_dir, export = str(tmp_path / "run"), str(tmp_path / "export")

@@ -141,6 +141,7 @@ def test_fused_batch_norm_matches_in_both_modes(layer_class, shape):
     np.testing.assert_allclose(fused(x, training=False), plain(x, training=False), 1e-5, 1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision,dtype", [("mixed_bfloat16", "bfloat16"),
                                              ("mixed_float16", "float16")])
 def test_mixed_precision_products_with_float32_statistics(precision, dtype):

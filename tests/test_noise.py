@@ -84,8 +84,9 @@ def test_plotter_draw_order_matches_spec():
         return np.zeros((z.shape[0], 2, 2, 1))
 
     np.random.seed(11)
-    cat_sets = plots.categorical_variations(generate, [3], 2, 4)
-    cont_sets = plots.continuous_variations(generate, [3], 2, 4)
+    layout = noise.NoiseLayout([3], 2, 4)
+    cat_sets = plots.categorical_variations(generate, layout)
+    cont_sets = plots.continuous_variations(generate, layout)
     assert [names for names, _ in cat_sets] == [["category 0", "category 1", "category 2"]]
     assert cat_sets[0][1].shape == (10, 3, 2, 2, 1)      # rows = samples, columns = categories
     assert cont_sets[0][1].shape == (3, 10, 2, 2, 1)     # rows = samples, columns = sweep

@@ -45,6 +45,7 @@ def default_comparison():
     return compare_with_reference(TrainConfig(batch_size=8, plot_every=2), iterations=3)
 
 
+@pytest.mark.slow
 def test_default_networks_meet_the_targets(default_comparison):
     targets = Tolerances()
     forward = default_comparison.forward
@@ -67,6 +68,7 @@ def test_default_networks_meet_the_targets(default_comparison):
     assert not verdict(targets, forward, default_comparison.rows, default_comparison.states, images)
 
 
+@pytest.mark.slow
 def test_report_and_verdict(default_comparison, capsys):
     config = TrainConfig(batch_size=8, plot_every=2)
     assert report(default_comparison, config, Tolerances())
@@ -81,6 +83,7 @@ def test_report_and_verdict(default_comparison, capsys):
     assert "BEYOND TOLERANCE: image category_0/image at step 2" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("infogan", [True, False])
 def test_both_training_loops_log_the_same(infogan):
     """The reference's TF1 loop and the port's train(): epoch lines, every scalar, every image
@@ -100,6 +103,7 @@ def test_both_training_loops_log_the_same(infogan):
                        epoch_lines=result.epoch_lines)
 
 
+@pytest.mark.slow
 def test_command_line(tmp_path):
     process = run_parity("--iterations", "2", "--batch_size", "8", "--generator", TINY28["generator"],
                          "--discriminator", TINY28["discriminator"], "--categorical_cardinality",
@@ -154,6 +158,7 @@ CHAIRS_TINY = ["--scale_dataset", "64", "64", "--force_grayscale", "--categorica
                "--discriminator", "conv:4:2:4:lrelu,conv:4:2:8:lrelu,fc:16:lrelu"]
 
 
+@pytest.mark.slow
 def test_image_folder_parity_in_the_tf1_order(tmp_path):
     """On a folder that the file system lists unsorted, the port's rows are the TF1 code's listing
     and the parity command passes; a port that sorted the files would fail it."""

@@ -76,6 +76,7 @@ def poison_weights_at(call_number, monkeypatch):
     monkeypatch.setattr(placement.Placement, "compile_iteration", make)
 
 
+@pytest.mark.slow
 def test_non_finite_weights_are_never_checkpointed(tmp_path, monkeypatch):
     poison_weights_at(5, monkeypatch)  # after ckpt-3; the objectives of iteration 5 are computed first
     log_dir = str(tmp_path / "run")
@@ -95,6 +96,7 @@ def test_divergence_before_any_checkpoint_names_no_folder(tmp_path, monkeypatch)
     assert checkpoint_numbers(log_dir) == []
 
 
+@pytest.mark.slow
 def test_resume_skips_a_non_finite_checkpoint_of_an_older_version(tmp_path, capsys):
     log_dir = str(tmp_path / "run")
     loop.train(dataclasses.replace(CONFIG, logdir=log_dir, max_iterations=6))
@@ -117,6 +119,7 @@ def test_resume_skips_a_non_finite_checkpoint_of_an_older_version(tmp_path, caps
     assert "from %s" % os.path.join(log_dir, "checkpoints", "ckpt-6") in out
 
 
+@pytest.mark.slow
 def test_tensorboard_sees_each_step_once_after_a_resume(tmp_path, straight, capsys):
     """A killed run wrote events after its last checkpoint; the resumed run's START event makes
     TensorBoard drop them, and the resumed run writes those steps again."""
@@ -141,6 +144,7 @@ def test_tensorboard_sees_each_step_once_after_a_resume(tmp_path, straight, caps
             np.testing.assert_array_equal(images[step][tag], pixels, err_msg="%s %d" % (tag, step))
 
 
+@pytest.mark.slow
 def test_a_run_in_use_is_locked_and_a_dead_lock_blocks_nothing(tmp_path, capsys):
     log_dir = str(tmp_path / "run")
     loop.train(dataclasses.replace(CONFIG, logdir=log_dir, max_iterations=3))
@@ -158,6 +162,7 @@ def test_a_run_in_use_is_locked_and_a_dead_lock_blocks_nothing(tmp_path, capsys)
             loop.train(dataclasses.replace(CONFIG, logdir=fresh))
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_and_prints_the_resume_command(tmp_path, straight):
     log_dir = str(tmp_path / "run")
     process = subprocess.Popen(
@@ -183,6 +188,7 @@ def test_sigterm_checkpoints_and_prints_the_resume_command(tmp_path, straight):
     assert read_logs(log_dir)[0] == straight[1][0] and count_duplicate_steps(log_dir) == 0
 
 
+@pytest.mark.slow
 def test_disk_full_while_checkpointing_leaves_nothing_half_written(tmp_path, monkeypatch):
     log_dir = str(tmp_path / "run")
     real_save = checkpoints.tf.train.CheckpointManager.save
@@ -210,6 +216,7 @@ def test_too_little_room_is_refused_before_training(tmp_path, monkeypatch):
     assert not log_dir.exists()  # the new folder is not left behind
 
 
+@pytest.mark.slow
 def test_recovery_from_a_damaged_state_file_and_interrupted_writes(tmp_path, capsys):
     log_dir = str(tmp_path / "run")
     loop.train(dataclasses.replace(CONFIG, logdir=log_dir, max_iterations=6))
@@ -227,6 +234,7 @@ def test_recovery_from_a_damaged_state_file_and_interrupted_writes(tmp_path, cap
     assert checkpoint_numbers(log_dir) == [3, 6, 9]
 
 
+@pytest.mark.slow
 def test_a_finished_run_says_it_is_complete_and_resume_names_ignored_flags(tmp_path):
     log_dir = str(tmp_path / "run")
     result = train_py(*TINY_FLAGS, "--epochs", "1", "--logdir", log_dir)
@@ -246,6 +254,7 @@ def test_a_finished_run_says_it_is_complete_and_resume_names_ignored_flags(tmp_p
     assert "config.json cannot be read as a run's configuration" in line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,fragment", [
     (["--seed", "-1"], "--seed must be an integer from 0 to 2**32 - 1"),
     (["--seed", "4294967296"], "--seed must be an integer from 0 to 2**32 - 1"),
@@ -265,6 +274,7 @@ def test_bad_input_is_one_line_before_tensorflow(tmp_path, args, fragment):
     assert fragment in one_error_line(result)
 
 
+@pytest.mark.slow
 def test_evaluate_and_sample_fall_back_and_refuse_bad_input(tmp_path):
     log_dir = str(tmp_path / "run")
     loop.train(dataclasses.replace(CONFIG, logdir=log_dir, max_iterations=6))
@@ -292,6 +302,7 @@ def test_evaluate_and_sample_fall_back_and_refuse_bad_input(tmp_path):
     assert "config.json cannot be read as a run's configuration" in line
 
 
+@pytest.mark.slow
 def test_an_image_that_fails_to_decode_is_one_line(tmp_path):
     from image_fixtures import write_image, write_undecodable_png
     write_image(str(tmp_path / "images" / "good.png"), "RGB")

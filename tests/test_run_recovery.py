@@ -49,6 +49,7 @@ def resume(log_dir, **changes):
     return loop.train(dataclasses.replace(CONFIG, logdir=log_dir, resume=True, **changes))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("relative", [True, False])
 def test_one_checkpoint_resumes_with_relative_and_absolute_paths(tmp_path, monkeypatch, capsys,
                                                                   straight_lines, relative):
@@ -64,6 +65,7 @@ def test_one_checkpoint_resumes_with_relative_and_absolute_paths(tmp_path, monke
     assert sorted(set(epoch_lines(first + out))) == sorted(straight_lines)
 
 
+@pytest.mark.slow
 def test_evaluate_and_sample_write_nothing_into_the_run_and_it_resumes_after(tmp_path, monkeypatch,
                                                                              capsys):
     from infogan.tools import evaluate
@@ -76,6 +78,7 @@ def test_evaluate_and_sample_write_nothing_into_the_run_and_it_resumes_after(tmp
     assert "Resuming 'run' from run/checkpoints/ckpt-2" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_damaged_or_missing_state_file_hides_no_checkpoint(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     loop.train(dataclasses.replace(CONFIG, logdir="run", max_iterations=2, checkpoint_every=500))
@@ -90,6 +93,7 @@ def test_a_damaged_or_missing_state_file_hides_no_checkpoint(tmp_path, monkeypat
     assert numbers("run") == [2, 3, 4]
 
 
+@pytest.mark.slow
 def test_several_checkpoints_keep_three_after_relative_resumes(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     loop.train(dataclasses.replace(CONFIG, logdir="run", max_iterations=4, checkpoint_every=1))
@@ -99,6 +103,7 @@ def test_several_checkpoints_keep_three_after_relative_resumes(tmp_path, monkeyp
         assert numbers("run") == [stop - 2, stop - 1, stop]
 
 
+@pytest.mark.slow
 def test_checkpoints_from_the_future_are_found(tmp_path, capsys):
     """Files and state-file times later than the clock: a clock stepped back, a run copied from
     another host."""
@@ -119,6 +124,7 @@ def test_checkpoints_from_the_future_are_found(tmp_path, capsys):
     assert numbers(log_dir) == [4, 6, 8]
 
 
+@pytest.mark.slow
 def test_a_copied_run_resumes_from_its_own_checkpoints(tmp_path, capsys):
     loop.train(dataclasses.replace(CONFIG, logdir=str(tmp_path / "run"), max_iterations=3))
     shutil.copytree(tmp_path / "run", tmp_path / "copy")
@@ -128,6 +134,7 @@ def test_a_copied_run_resumes_from_its_own_checkpoints(tmp_path, capsys):
     assert numbers(str(tmp_path / "run")) == [3]
 
 
+@pytest.mark.slow
 def test_a_changed_image_folder_is_named_as_the_cause(tmp_path):
     from image_fixtures import write_image
     folder = tmp_path / "images"
@@ -145,6 +152,7 @@ def test_a_changed_image_folder_is_named_as_the_cause(tmp_path):
         loop.train(dataclasses.replace(config, resume=True))
 
 
+@pytest.mark.slow
 def test_a_run_killed_before_its_first_checkpoint_starts_again(tmp_path, capsys, straight_lines):
     log_dir = str(tmp_path / "run")
     loop.train(dataclasses.replace(CONFIG, logdir=log_dir, max_iterations=2, checkpoint_every=500))
@@ -173,6 +181,7 @@ def send_signals_at(call_number, signals, monkeypatch):
     monkeypatch.setattr(placement.Placement, "compile_iteration", make)
 
 
+@pytest.mark.slow
 def test_a_second_signal_stops_at_once_and_says_what_is_there(tmp_path, monkeypatch):
     log_dir = str(tmp_path / "run")
     send_signals_at(5, [signal.SIGINT, signal.SIGINT], monkeypatch)
@@ -187,6 +196,7 @@ def test_a_second_signal_stops_at_once_and_says_what_is_there(tmp_path, monkeypa
     assert numbers(log_dir) == [3, 5]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("resumed", [False, True])
 def test_a_signal_while_starting_stops_at_once(tmp_path, monkeypatch, resumed):
     log_dir = str(tmp_path / "run")

@@ -93,6 +93,7 @@ def test_a_checkpoint_of_the_original_code_fits():
     assert len(ignored) == 48 and len(upstream) - len(ignored) == 109
 
 
+@pytest.mark.slow
 def test_reference_checkpoint_loads_every_variable(saved_reference, tiny_model_config):
     prefix, saved = saved_reference
     models, optimizers = port_for(tiny_model_config)
@@ -107,6 +108,7 @@ def test_reference_checkpoint_loads_every_variable(saved_reference, tiny_model_c
     assert saved["beta1_power_1"] == np.float32(0.5 ** 3)  # G optimiser: two updates per iteration
 
 
+@pytest.mark.slow
 def test_checkpoint_without_adam_state(saved_reference, tiny_model_config, tmp_path):
     _, saved = saved_reference
     models, optimizers = port_for(tiny_model_config)
@@ -119,6 +121,7 @@ def test_checkpoint_without_adam_state(saved_reference, tiny_model_config, tmp_p
     assert not np.any(state["generator/layer_0/weights/Adam"])
 
 
+@pytest.mark.slow
 def test_missing_and_mismatched_variables_are_listed(saved_reference, tiny_model_config, tmp_path):
     _, saved = saved_reference
     values = dict(saved)
@@ -138,6 +141,7 @@ def test_missing_and_mismatched_variables_are_listed(saved_reference, tiny_model
         np.testing.assert_array_equal(after[name], value, err_msg=name)
 
 
+@pytest.mark.slow
 def test_other_architecture_is_refused(saved_reference, tiny_model_config):
     prefix, _ = saved_reference
     wider = dataclasses.replace(tiny_model_config, generator=tiny_model_config.generator.replace(
@@ -150,6 +154,7 @@ def test_other_architecture_is_refused(saved_reference, tiny_model_config):
         load_tf1_checkpoint(prefix, *port_for(gan))
 
 
+@pytest.mark.slow
 def test_gan_mode_checkpoint(tiny_model_config, tmp_path):
     gan = dataclasses.replace(tiny_model_config, infogan=False)
     reference = build_reference(TrainConfig(model=gan, seed=4), TINY_IMAGE_SHAPE)
@@ -173,6 +178,7 @@ def test_unreadable_or_absent_checkpoint(tmp_path, tiny_model_config):
     preflight(TrainConfig(tf1_checkpoint=str(tmp_path / "garbage")))  # prefix of an existing .index
 
 
+@pytest.mark.slow
 def test_train_py_refuses_a_checkpoint_that_does_not_fit(saved_reference, tmp_path):
     prefix, _ = saved_reference  # tiny networks; train.py builds the default ones
     logdir = tmp_path / "log"

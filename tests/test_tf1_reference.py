@@ -157,6 +157,7 @@ def test_variables_are_those_of_a_checkpoint_of_the_original_code(default_model)
         assert list(variables[name].shape) == shape and variables[name].dtype.name == dtype, name
 
 
+@pytest.mark.slow
 def test_inference_mode_moves_the_conv_ema_after_reading_it():
     model = TF1Reference((8, 8, 1), TINY_G, TINY_D, seed=0, **TINY_KW)
     prefix = "generator/layer_2/batch_norm/generator/layer_2/batch_norm/moments/"
@@ -216,6 +217,7 @@ def test_one_iteration_state(one_iteration):
     np.testing.assert_allclose(after["discriminator_lr"], 2e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fix_std", [True, False])
 def test_objectives_match_numpy(fix_std):
     model = TF1Reference((8, 8, 1), TINY_G, TINY_D, fix_std=fix_std, seed=1, **TINY_KW)
@@ -257,6 +259,7 @@ def test_objectives_match_numpy(fix_std):
     np.testing.assert_allclose(q["mutual_info"], mi, **close)
 
 
+@pytest.mark.slow
 def test_generator_step_uses_pre_update_gradients():
     """Both G-step gradients come from the pre-update weights; G update, then MI update."""
     model = TF1Reference((8, 8, 1), TINY_G, TINY_D, seed=3, **TINY_KW)
@@ -342,6 +345,7 @@ def test_batch_norms_numpy():
     model.close()
 
 
+@pytest.mark.slow
 def test_save_restore(tmp_path):
     model = TF1Reference((8, 8, 1), TINY_G, TINY_D, seed=7, **TINY_KW)
     rng = np.random.RandomState(8)
@@ -360,6 +364,7 @@ def test_save_restore(tmp_path):
     model.close()
 
 
+@pytest.mark.slow
 def test_gan_mode():
     model = TF1Reference((8, 8, 1), TINY_G, TINY_D, infogan=False, seed=9, **TINY_KW)
     assert model.z_size == 4

@@ -1,4 +1,4 @@
-"""The runtime shim of `parity --tf1_repo` (infogan/shim.py) on a TF1-style fixture checkout.
+"""The runtime shim of `parity --tf1_repo` (infogan/parity/shim.py) on a TF1-style fixture checkout.
 
 tests/fixtures/tf1_style_repo is a tiny GAN written in the original code's TF1 idioms (no copy of
 it): `import tensorflow as tf`, `tensorflow.contrib.layers`, the tutorial MNIST reader, a
@@ -38,6 +38,7 @@ def fixture_runs(tmp_path_factory):
     return first, second, prefix
 
 
+@pytest.mark.slow
 def test_fixture_runs_under_the_shim(fixture_runs):
     first, _, _ = fixture_runs
     assert len(first.epoch_lines) == 2 and first.epoch_lines[0].startswith("epoch 0 >> ")
@@ -62,6 +63,7 @@ def test_fixture_runs_under_the_shim(fixture_runs):
     assert pixels.dtype == np.uint8 and pixels.shape == (28, 28, 1) and pixels.max() == 255
 
 
+@pytest.mark.slow
 def test_state_injection_reproduces_the_run(fixture_runs):
     first, second, _ = fixture_runs
     for name, value in first.initial_state.items():
@@ -75,6 +77,7 @@ def test_state_injection_reproduces_the_run(fixture_runs):
         np.testing.assert_array_equal(second.final_state[name], value, err_msg=name)
 
 
+@pytest.mark.slow
 def test_saved_checkpoint_is_the_final_state(fixture_runs):
     first, _, prefix = fixture_runs
     saved = read_tf1_checkpoint(prefix)
@@ -152,6 +155,7 @@ def test_contrib_batch_norm_is_tf1_non_fused():
     assert "BatchNorm/gamma" not in stats
 
 
+@pytest.mark.slow
 def test_checkout_errors(tmp_path):
     config = TrainConfig(mnist_dir=MNIST_DIR, epochs=1)
     with pytest.raises(ConfigError, match="holds no train.py"):
@@ -179,6 +183,7 @@ def test_train_flags_of_the_original_train_py():
         train_flags(TrainConfig(dataset="fashion_mnist"))
 
 
+@pytest.mark.slow
 def test_python_seed_fixes_the_tf1_codes_sample(tmp_path):
     """The TF1 code samples an image folder with Python's unseeded random.sample; seeded by the
     shim with --seed, it draws what the port's random.Random(seed).sample draws."""

@@ -50,6 +50,7 @@ def test_mnist_training_split():
     assert images.max() == 1.0 and images.min() == 0.0
 
 
+@pytest.mark.slow
 def test_infogan_smoke_run(tmp_path):
     log_dir = str(tmp_path / "run")
     result = run_train("--epochs", "1", "--max_images", "80", "--batch_size", "32",
@@ -86,6 +87,7 @@ def test_infogan_smoke_run(tmp_path):
     assert len(pngs) == 9 and pngs[0] == "iteration_0000001_categorical_0.png"
 
 
+@pytest.mark.slow
 def test_gan_mode_and_space_separated_lists(tmp_path):
     result = run_train("--noinfogan", "--epochs", "1", "--max_images", "40", "--batch_size", "20",
                        "--plot_every", "2", "--scale_dataset", "28", "28",
@@ -99,6 +101,7 @@ def test_gan_mode_and_space_separated_lists(tmp_path):
         "fake_images/image/%d" % i for i in range(10))
 
 
+@pytest.mark.slow
 def test_bad_flags_exit_2_with_one_line_and_write_nothing(tmp_path):
     for args, fragment in ((["--generator", "fc:10,blah"], "'blah' (layer 1 of"),
                            (["--batch_size", "0"], "--batch_size must be a positive integer"),
@@ -137,6 +140,7 @@ def test_list_arguments_are_joined():
     assert train_cli.join_list_arguments(["--scale_dataset=64,64"]) == ["--scale_dataset=64,64"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers(tmp_path, capsys):
     from infogan.config import TrainConfig
     from infogan.training.loop import train
@@ -148,6 +152,7 @@ def test_same_seed_same_numbers(tmp_path, capsys):
     assert len(outputs[0]) == 2 and outputs[0] == outputs[1]
 
 
+@pytest.mark.slow
 def test_jit_compile_flag_trains_and_is_saved_with_the_run(tmp_path):
     import json
     log_dir = str(tmp_path / "xla")
@@ -159,6 +164,7 @@ def test_jit_compile_flag_trains_and_is_saved_with_the_run(tmp_path):
         assert json.load(f)["jit_compile"] is True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command,flags", [
     (["train.py"], ["--epochs (default: 100)", "--[no]infogan (default: on)",
                     "--categorical_cardinality (default: 10)", "--resume (default: none)"]),

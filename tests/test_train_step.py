@@ -133,6 +133,7 @@ def test_gan_mode_step(tiny_model_config):
     np.testing.assert_allclose(optimizers.generator.beta1_power.numpy(), B1 ** 2)
 
 
+@pytest.mark.slow
 def test_jit_compiled_iteration_matches_the_default_to_rounding(tiny_model_config):
     """--jit_compile computes the same iteration (XLA rounds differently: close, not identical)."""
     import keras

@@ -142,6 +142,7 @@ def run_train(tmp_path, *args):
     return result, errors
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,fragment", [
     (["--dataset", "/no/such/folder"], "--dataset /no/such/folder is not a folder"),
     (["--generator", "fc:1024,fc:7x7x128,reshape:7:7:128,dekonv:4:2:64"], "'dekonv:4:2:64' (layer 3"),
@@ -157,6 +158,7 @@ def test_train_py_refuses_before_loading_tensorflow(tmp_path, args, fragment):
     assert not (tmp_path / "log").exists()
 
 
+@pytest.mark.slow
 def test_train_py_refuses_bad_folders_and_shapes(tmp_path):
     """Errors found while reading the folder: still one line, exit 2, nothing written."""
     empty = tmp_path / "empty"

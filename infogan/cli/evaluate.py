@@ -12,8 +12,9 @@ from infogan.config import ConfigError
 FLAGS = flags.FLAGS
 PROGRAM = "evaluate"
 DESCRIPTION = (
-    "Measures a trained InfoGAN on the 10000 MNIST test images: the Q network's most likely "
-    "category of each image, mapped to the digit labels one-to-one (Hungarian; the InfoGAN paper's "
+    "Measures a trained InfoGAN on the 10000 test images of its dataset (MNIST or Fashion-MNIST; "
+    "an image folder has no labels to measure against): the Q network's most likely "
+    "category of each image, mapped to the labels one-to-one (Hungarian; the InfoGAN paper's "
     "accuracy) and many-to-one; the mapping itself (categories are learned without labels, so "
     "category 3 need not be the digit 3); NMI and ARI; the confusion matrix; and for each "
     "continuous code the correlation between the code and Q's estimate of it on generated images. "
@@ -29,7 +30,8 @@ def define_flags():
                         "<logdir>/checkpoints/ckpt-500 (default: its newest usable one).")
     flags.DEFINE_string("tf1_checkpoint", None, "Evaluate this checkpoint of the TF1 code (trained "
                         "with its default networks) instead of a run of the port.")
-    flags.DEFINE_string("mnist_dir", None, "Folder of the MNIST IDX files (default: the run's).")
+    flags.DEFINE_string("mnist_dir", None, "Folder of the test set's IDX files, MNIST or "
+                        "Fashion-MNIST as the run trained on (default: the run's).")
 
 
 def help_page():

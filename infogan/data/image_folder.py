@@ -7,7 +7,7 @@ file's header checked before training; batches are then decoded, resized and con
 fly by a tf.data pipeline, in the order of the training loop's NumPy permutation, so memory does
 not grow with the number of images. Pixels are those of the TF1 code: Pillow's bilinear resize
 to width x height when the size differs, `convert("L")` after resizing with --force_grayscale,
-`float32(x) / 255`. `infogan.image_cache` keeps the decoded images on disk for later epochs
+`float32(x) / 255`. `infogan.data.image_cache` keeps the decoded images on disk for later epochs
 and runs.
 """
 import collections
@@ -162,7 +162,7 @@ class ImageFolderDataset(Dataset):
     Attributes:
       paths: the image files; index i of a permutation is paths[i].
       width, height, mode: output size and mode ("L", "RGB" or "RGBA").
-      cache_path: None, or a file of decoded uint8 images (see `infogan.image_cache`).
+      cache_path: None, or a file of decoded uint8 images (see `infogan.data.image_cache`).
     """
 
     def __init__(self, name, paths, width, height, mode, cache_path=None):
@@ -208,17 +208,6 @@ class ImageFolderDataset(Dataset):
                 .batch(batch_size)
                 .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .prefetch(tf.data.AUTOTUNE))
-
-    def load_batch(self, indices):
-        """float32 images [len(indices), H, W, C] in [0, 1] (from the cache when there is one).
-
-        Raises:
-          DatasetError: an image cannot be decoded.
-        """
-        images, failed = self._load_checked(indices)
-        if failed:
-            raise DatasetError(self._failure)
-        return images
 
     def _load_checked(self, indices):
         """(float32 images, whether one failed): a failure is reported to the consumer, not

@@ -1,7 +1,7 @@
 """The compact architecture string of the TF1 code (docs/tf1_semantics.md §2), parsed without TensorFlow.
 
 A description such as ``"fc:1024,fc:7x7x128,reshape:7:7:128,deconv:4:2:64"`` becomes a list of
-`LayerSpec`; `infogan.networks` turns that list into Keras layers.
+`LayerSpec`; `infogan.model.networks` turns that list into Keras layers.
 """
 import dataclasses
 from typing import Optional, Tuple

@@ -6,6 +6,7 @@ where the kernels do.
 import numpy as np
 import tensorflow as tf
 
+from infogan.model.noise import NoiseLayout
 from infogan.model.replicas import batch_mean
 
 TINY = 1e-6
@@ -24,16 +25,12 @@ def generator_objective(prob_fake):
 
 
 def split_codes(noise, categorical_cardinality, num_continuous):
-    """Splits InfoGAN noise into its latent codes.
+    """Splits InfoGAN noise into its latent codes (`NoiseLayout.split`).
 
     Returns:
       (list of one-hot blocks, one per categorical code; the continuous codes [n, num_continuous]).
     """
-    categoricals, offset = [], 0
-    for cardinality in categorical_cardinality:
-        categoricals.append(noise[:, offset:offset + cardinality])
-        offset += cardinality
-    return categoricals, noise[:, offset:offset + num_continuous]
+    return NoiseLayout(categorical_cardinality, num_continuous).split(noise)
 
 
 def mutual_info_from_logits(q_output, true_categoricals, true_continuous,

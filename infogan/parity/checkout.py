@@ -18,7 +18,6 @@ from infogan.model.options import TF1
 
 # The folder holding the `infogan` package: the child process imports it from there.
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NO_PLOTS = 10 ** 9  # a plot_every beyond any run
 FOLDER_ONLY_FLAGS = ("scale_dataset", "force_grayscale")  # passed with an image folder only
 
 

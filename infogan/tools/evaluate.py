@@ -3,8 +3,9 @@
 A checkpoint of the TF1 code can be evaluated too (trained with its default networks, e.g. written
 by `python -m infogan.parity.shim --save_checkpoint`), with the same measures.
 
-- Unsupervised categorical accuracy on the 10000 MNIST test images: the Q network's most likely
-  category of each real image, mapped to the digit labels one-to-one (Hungarian) and
+- Unsupervised categorical accuracy on the 10000 test images of the run's dataset (MNIST or
+  Fashion-MNIST; a run on an image folder, which has no labels, is refused): the Q network's most
+  likely category of each real image, mapped to the labels one-to-one (Hungarian) and
   many-to-one (the InfoGAN paper's measure), the mapping itself (categories are unsupervised:
   category 3 need not be the digit 3), the clustering measures NMI and ARI, and the confusion
   matrix.
@@ -28,7 +29,7 @@ from infogan.model.config import ModelConfig
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.architecture import infer_output_shapes, parse_architecture
 from infogan.model.networks import REAL_PASS
-from infogan.model.noise import make_noise_sampler
+from infogan.model.noise import NoiseLayout
 from infogan.tools import metrics
 from infogan.training.checkpoints import restore_networks
 from infogan.training.step import build_optimizers
@@ -111,12 +112,12 @@ def restore_tf1_models(path, model_config=None):
 
 def predict_categories(models, images, batch_size):
     """The Q network's most likely value of the first categorical code for each image."""
-    cardinality = models.config.categorical_cardinality[0]
+    first_code = NoiseLayout.of(models.config).categorical_slices[0]
 
     @tf.function(autograph=False)
     def predict(batch):
         hidden = models.discriminator(batch, training=True, pass_index=REAL_PASS)["hidden"]
-        return tf.argmax(models.q_network(hidden, training=True)[:, :cardinality], axis=1)
+        return tf.argmax(models.q_network(hidden, training=True)[:, first_code], axis=1)
 
     return np.concatenate([predict(tf.constant(images[start:start + batch_size])).numpy()
                            for start in range(0, len(images), batch_size)])
@@ -124,18 +125,16 @@ def predict_categories(models, images, batch_size):
 
 def continuous_correlations(models, num_samples, batch_size, seed=0):
     """Pearson correlation between each continuous code and Q's predicted mean on G's samples."""
-    config = models.config
+    layout = NoiseLayout.of(models.config)
     np.random.seed(seed)
-    sample = make_noise_sampler(config)
-    offset = sum(config.categorical_cardinality)
     codes, predicted = [], []
     for _ in range(max(1, num_samples // batch_size)):
-        noise = sample(batch_size)
+        noise = layout.sample(batch_size)
         images = models.generator(noise_to_tensor(noise), training=True)
         hidden = models.discriminator(images, training=True)["hidden"]
         out = models.q_network(hidden, training=True).numpy()
-        codes.append(noise[:, offset:offset + config.num_continuous])
-        predicted.append(out[:, offset:offset + config.num_continuous])
+        codes.append(noise[:, layout.continuous_slice])
+        predicted.append(out[:, layout.continuous_slice])  # Q's means sit where the codes do
     codes, predicted = np.concatenate(codes), np.concatenate(predicted)
     return [float(np.corrcoef(codes[:, j], predicted[:, j])[0, 1]) for j in range(codes.shape[1])]
 
@@ -152,16 +151,44 @@ def write_figures(models, out_dir, seed=0):
     return paths
 
 
-def evaluate(log_dir, checkpoint_path=None, mnist_dir=None, num_samples=2048, batch_size=None):
-    """Runs every measure on a run of this port; returns a dict of results (printed by `main`).
+def labelled_dataset(config):
+    """The IDX dataset whose test labels score a run: its own.
 
     Args:
+      config: the run's TrainConfig.
+
+    Returns:
+      data.MNIST or data.FASHION_MNIST.
+
+    Raises:
+      ConfigError: the run trained on an image folder, which has no labels.
+    """
+    source = config.data.source
+    if not source.is_idx:
+        raise ConfigError("evaluation scores the categories against a test set's labels, and the "
+                          "image folder %s has none; infogan-sample draws images from this run"
+                          % source.path)
+    return source.kind
+
+
+def evaluate(log_dir, checkpoint_path=None, data_dir=None, num_samples=2048, batch_size=None):
+    """Runs every measure on a run of this port, on its dataset's test set; returns a dict of
+    results (printed by `main`).
+
+    Args:
+      data_dir: the folder of the test set's IDX files; default the run's (--mnist_dir, or
+        --fashion_mnist_dir for a Fashion-MNIST run).
       batch_size: batches for the batch statistics; default the run's own batch size.
+
+    Raises:
+      ConfigError: no readable run or checkpoint, a run on an image folder, or networks that
+        cannot be evaluated.
     """
     config, models, path = restore_models(log_dir, checkpoint_path)
-    return evaluate_models(models, path, mnist_dir or config.data.mnist_dir,
+    kind = labelled_dataset(config)
+    return evaluate_models(models, path, data_dir or config.data.source.path,
                            batch_size or config.run.batch_size,
-                           os.path.join(log_dir, "eval"), num_samples)
+                           os.path.join(log_dir, "eval"), num_samples, kind=kind)
 
 
 def evaluate_tf1_checkpoint(path, model_config=None, mnist_dir=None, num_samples=2048,
@@ -178,13 +205,17 @@ def evaluate_tf1_checkpoint(path, model_config=None, mnist_dir=None, num_samples
                            os.path.join(folder, "eval"), num_samples)
 
 
-def evaluate_models(models, checkpoint, mnist_dir, batch_size, figure_dir, num_samples,
-                    warn=print_warning):
-    """Every measure on restored networks: accuracies, the category -> digit mapping, NMI, ARI,
+def evaluate_models(models, checkpoint, data_dir, batch_size, figure_dir, num_samples,
+                    warn=print_warning, kind=data.MNIST):
+    """Every measure on restored networks: accuracies, the category -> label mapping, NMI, ARI,
     the confusion matrix, code correlations, figures.
 
     Figures are skipped, with a warning before anything is computed, when `figure_dir` cannot be
     written; the results then say why (`figures_skipped`).
+
+    Args:
+      data_dir: the folder of the IDX files of dataset `kind` (data.MNIST or data.FASHION_MNIST),
+        whose test set is measured.
 
     Raises:
       ConfigError: networks that cannot be evaluated.
@@ -195,16 +226,17 @@ def evaluate_models(models, checkpoint, mnist_dir, batch_size, figure_dir, num_s
         raise ConfigError("evaluation needs an InfoGAN run with a categorical code (this one is a "
                           "plain GAN or has none)")
     if tuple(models.image_shape) != MNIST_SHAPE:
-        raise ConfigError("evaluation measures MNIST digits, but these networks make %s images"
-                          % "x".join(map(str, models.image_shape)))
+        raise ConfigError("evaluation measures the %s test images (%s), but these networks make %s "
+                          "images" % (kind, "x".join(map(str, MNIST_SHAPE)),
+                                      "x".join(map(str, models.image_shape))))
     unwritable = unwritable_reason(figure_dir)
     if unwritable is not None:
         warn("the figures cannot be written to %s (%s); the results are only printed"
              % (figure_dir, unwritable))
-    images, labels = data.load_mnist_test(mnist_dir)
+    images, labels = data.load_mnist_test(data_dir, kind)
     predictions = predict_categories(models, images, batch_size)
     counts = metrics.confusion_matrix(predictions, labels, model_config.categorical_cardinality[0])
-    results = {"checkpoint": checkpoint, "confusion": counts,
+    results = {"checkpoint": checkpoint, "dataset": kind, "confusion": counts,
                "one_to_one": metrics.one_to_one_accuracy(counts),
                "many_to_one": metrics.many_to_one_accuracy(counts),
                "mapping": metrics.one_to_one_mapping(counts),

@@ -11,7 +11,7 @@ import tensorflow as tf
 from infogan import plots
 from infogan.config import ConfigError
 from infogan.model.models import noise_to_tensor
-from infogan.model.noise import make_noise_sampler
+from infogan.model.noise import NoiseLayout
 
 COLUMNS = 10
 
@@ -47,27 +47,27 @@ def make_noise(model_config, num, categories=None, continuous=None, sweep=None, 
       float64 noise [num, z_size] (num rounded up to whole rows when sweeping).
     """
     np.random.seed(seed)
-    noise = make_noise_sampler(model_config)(num)
+    layout = NoiseLayout.of(model_config)
+    noise = layout.sample(num)
     if not model_config.infogan:
         if categories is not None or continuous is not None or sweep is not None:
             raise ConfigError("this run is a plain GAN (--noinfogan): it has no codes to choose; "
                               "drop --category, --continuous and --sweep")
         return noise
-    offset = 0
-    for code, cardinality in enumerate(model_config.categorical_cardinality):
-        if categories is not None:
-            if not 0 <= categories[code] < cardinality:
-                raise ConfigError("--category %d is outside 0..%d" % (categories[code], cardinality - 1))
-            noise[:, offset:offset + cardinality] = np.eye(cardinality)[categories[code]]
-        offset += cardinality
+    for code, category in enumerate(categories or ()):
+        cardinality = layout.categorical_cardinality[code]
+        if not 0 <= category < cardinality:
+            raise ConfigError("--category %d is outside 0..%d" % (category, cardinality - 1))
+        layout.set_category(noise, code, category)
     if continuous is not None:
-        noise[:, offset:offset + model_config.num_continuous] = continuous
+        noise[:, layout.continuous_slice] = continuous
     if sweep is not None:
-        if not 0 <= sweep < model_config.num_continuous:
-            raise ConfigError("--sweep must name a continuous code 0..%d" % (model_config.num_continuous - 1))
+        if not 0 <= sweep < layout.num_continuous:
+            raise ConfigError("--sweep must name a continuous code 0..%d" % (layout.num_continuous - 1))
         rows = -(-num // COLUMNS)
         noise = np.repeat(noise[:rows], COLUMNS, axis=0)  # each row: one sample, swept
-        noise[:, offset + sweep] = np.tile(np.linspace(plots.SWEEP[0], plots.SWEEP[1], COLUMNS), rows)
+        noise[:, layout.continuous_column(sweep)] = np.tile(
+            np.linspace(plots.SWEEP[0], plots.SWEEP[1], COLUMNS), rows)
     return noise
 
 

@@ -70,7 +70,7 @@ class TrainingDiverged(RuntimeError):
 
 
 @dataclasses.dataclass
-class TrainedRun:
+class TrainingResult:
     """What `train_models` leaves: the log folder, and the networks and optimisers as training
     left them (after the last plot)."""
     log_dir: str
@@ -103,7 +103,7 @@ def train_models(config, wait_guard=placement_lib.unguarded):
         (`placement.make_placement`); by default there is none.
 
     Returns:
-      TrainedRun.
+      TrainingResult.
 
     Raises:
       ConfigError, DatasetError, ArchitectureError: bad input, before training starts.
@@ -211,7 +211,7 @@ def _train_in(config, dataset, num_batches, stop, held, where, wait_guard):
         raise placement_lib.WorkersLost(
             run.iteration, "%s: %s" % (type(error).__name__, str(error).splitlines()[0][:200]),
             config.run.logdir if placement.is_chief else None) from None
-    return TrainedRun(log_dir, models, optimizers)
+    return TrainingResult(log_dir, models, optimizers)
 
 
 def _start(config, models, optimizers, loop_state, held):
