@@ -16,7 +16,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from infogan.data import DatasetError
+from infogan.data.dataset import DatasetError
 from infogan.data.image_folder import ImageFolderDataset, print_warning
 
 CACHE_VERSION = 1

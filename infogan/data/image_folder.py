@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from infogan.data import SORTED_ORDER, TF1_ORDER, Dataset, DatasetError
+from infogan.data.dataset import SORTED_ORDER, TF1_ORDER, Dataset, DatasetError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 CHANNELS = {"L": 1, "RGB": 3, "RGBA": 4}
