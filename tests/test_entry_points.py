@@ -64,7 +64,7 @@ def test_tf1_schedule_draws_the_noise_of_the_tf1_loop(tiny_model_config):
 
 
 def test_equivalence_measures_one_device_against_itself(tiny_model_config):
-    from infogan.distribute import equivalence
+    from infogan.parity import equivalence
     from infogan.model.models import build_models
     from infogan.model.noise import make_noise_sampler
     models = build_models(tiny_model_config, TINY_IMAGE_SHAPE)
