@@ -12,6 +12,10 @@ DEFAULT_DISCRIMINATOR = "conv:4:2:64:lrelu,conv:4:2:128:lrelu,fc:1024:lrelu"
 SEPARATE_UPDATE = "separate"  # the TF1 code: its own update of G, D and Q, with G's Adam
 GAN_LOSSES = "gan_losses"     # openai/InfoGAN: subtracted from the D loss and from the G loss
 MUTUAL_INFO_LOSSES = (SEPARATE_UPDATE, GAN_LOSSES)
+# How the weights start:
+TF1_INIT = "tf1"      # the TF1 code: Glorot-uniform weights (contrib layers' default)
+PAPER_INIT = "paper"  # openai/InfoGAN: N(0, 0.02), truncated for convolutions
+WEIGHT_INITS = (TF1_INIT, PAPER_INIT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +51,10 @@ class ModelConfig:
         SEPARATE_UPDATE, "Where the mutual-information loss goes: separate (the TF1 code: its own "
         "update of G, D and Q with G's Adam) or gan_losses (openai/InfoGAN: subtracted from D's and "
         "G's losses; D's Adam then also updates Q).", BEYOND_TF1, choices=MUTUAL_INFO_LOSSES)
+    weight_init: str = option(
+        TF1_INIT, "How the weights start: tf1 (the TF1 code's Glorot-uniform) or paper (the InfoGAN "
+        "paper's code: weights N(0, 0.02), truncated at two standard deviations for convolutions; "
+        "biases 0 and batch-norm gamma N(1, 0.02) in both).", BEYOND_TF1, choices=WEIGHT_INITS)
     style_noise: str = option(NORMAL_STYLE, "The style noise's distribution: normal (the TF1 "
                               "code's N(0, 1)) or uniform (openai/InfoGAN's U(-1, 1)).", BEYOND_TF1,
                               choices=STYLE_NOISES)

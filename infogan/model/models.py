@@ -36,18 +36,19 @@ def build_models(config, image_shape, debug=False, execution=FAITHFUL):
       InfoGANModels whose variables all exist.
     """
     generator = Generator(config.generator, use_batch_norm=config.use_batch_norm, debug=debug,
-                          execution=execution)
+                          execution=execution, weight_init=config.weight_init)
     # Building in inference mode creates every variable without touching any statistic.
     images = generator(tf.zeros([1, config.z_size]), training=False)
     if debug:
         print("Generator produced images of shape %s" % (tuple(images.shape[1:]),))
         print("")
     discriminator = Discriminator(config.discriminator, use_batch_norm=config.use_batch_norm,
-                                  debug=debug, execution=execution)
+                                  debug=debug, execution=execution, weight_init=config.weight_init)
     hidden = discriminator(tf.zeros([1] + list(image_shape)), training=False)["hidden"]
     q_network = None
     if config.infogan:
-        q_network = MutualInfoHead(config.q_output_width, execution=execution)
+        q_network = MutualInfoHead(config.q_output_width, execution=execution,
+                                   weight_init=config.weight_init)
         q_network(hidden, training=False)
     return InfoGANModels(config, generator, discriminator, q_network, tuple(image_shape), execution)
 

@@ -12,9 +12,11 @@ import tensorflow as tf
 
 from infogan.model.architecture import describe_network, parse_architecture
 from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
+from infogan.model.config import PAPER_INIT, TF1_INIT
 from infogan.model.execution import FAITHFUL, MAX_LEAKY_RELU, NATIVE_LEAKY_RELU
 
 LRELU_LEAK = 0.01
+PAPER_STDDEV = 0.02  # PAPER_INIT's weights
 FAKE_PASS, REAL_PASS = 0, 1  # the discriminator's two sets of conv batch-norm statistics
 
 
@@ -60,28 +62,36 @@ def activation_for(name, execution):
 class WeightLayer(keras.layers.Layer):
     """A conv, deconv or dense layer with TF1-contrib semantics.
 
-    Glorot-uniform weights; a zero-initialised bias only when there is no batch norm; then the
-    batch norm, then the activation.
+    Glorot-uniform weights (or the paper's, see `weight_init`); a zero-initialised bias only when
+    there is no batch norm; then the batch norm, then the activation.
 
     Args:
       num_outputs: filters or units.
       activation: a key of ACTIVATIONS.
       batch_norm: None, or a ConvBatchNorm / FcBatchNorm layer applied before the activation.
       execution: the ExecutionPolicy (which kernels, which product dtype).
+      weight_init: TF1_INIT (Glorot-uniform weights) or PAPER_INIT (N(0, 0.02)).
     """
 
     def __init__(self, num_outputs, activation="relu", batch_norm=None, execution=FAITHFUL,
-                 **kwargs):
+                 weight_init=TF1_INIT, **kwargs):
         # Keras would cast 16-bit inputs to float32; the layer decides (see `call`).
         super().__init__(autocast=False, **kwargs)
         self.num_outputs = num_outputs
         self.activation_name = activation
         self.batch_norm = batch_norm
         self.execution = execution
+        self.weight_init = weight_init
         self._activation = activation_for(activation, execution)
 
     def kernel_shape(self, input_shape):
         raise NotImplementedError
+
+    def kernel_initializer(self):
+        """Glorot-uniform (the TF1 code's), or N(0, 0.02) (the InfoGAN paper's code)."""
+        if self.weight_init == PAPER_INIT:
+            return keras.initializers.RandomNormal(stddev=PAPER_STDDEV)
+        return keras.initializers.GlorotUniform()
 
     def transform(self, inputs, kernel):
         """The layer's product of `inputs` and `kernel` (a conv, deconv or matmul)."""
@@ -96,7 +106,7 @@ class WeightLayer(keras.layers.Layer):
 
     def build(self, input_shape):
         self.kernel = self.add_weight(name="weights", shape=self.kernel_shape(input_shape),
-                                      initializer=keras.initializers.GlorotUniform())
+                                      initializer=self.kernel_initializer())
         self.bias = None
         if self.batch_norm is None:
             self.bias = self.add_weight(name="biases", shape=(self.num_outputs,), initializer="zeros")
@@ -128,6 +138,12 @@ class Conv(WeightLayer):
     def kernel_shape(self, input_shape):
         return (self.kernel_size, self.kernel_size, input_shape[-1], self.num_outputs)
 
+    def kernel_initializer(self):
+        """As WeightLayer's, but the paper's code truncates its convolutions' N(0, 0.02)."""
+        if self.weight_init == PAPER_INIT:
+            return keras.initializers.TruncatedNormal(stddev=PAPER_STDDEV)
+        return super().kernel_initializer()
+
     def transform(self, inputs, kernel):
         return tf.nn.conv2d(inputs, kernel, strides=self.stride, padding="SAME")
 
@@ -137,6 +153,9 @@ class Deconv(Conv):
 
     def kernel_shape(self, input_shape):
         return (self.kernel_size, self.kernel_size, self.num_outputs, input_shape[-1])
+
+    def kernel_initializer(self):
+        return WeightLayer.kernel_initializer(self)  # the paper's deconvolutions: not truncated
 
     def transform(self, inputs, kernel):
         shape = tf.shape(inputs)
@@ -160,17 +179,18 @@ class Dense(WeightLayer):
         return tf.reshape(outputs, tf.concat([tf.shape(inputs)[:-1], [self.num_outputs]], 0))
 
 
-def _make_layer(spec, index, batch_norm_on, num_passes, execution):
+def _make_layer(spec, index, batch_norm_on, num_passes, execution, weight_init):
     name = "layer_%d" % index
     if spec.kind == "fc":
         norm = FcBatchNorm(execution=execution, name="BatchNorm") if batch_norm_on else None
         return Dense(spec.num_outputs, activation=spec.activation, batch_norm=norm,
-                     execution=execution, name=name)
+                     execution=execution, weight_init=weight_init, name=name)
     norm = (ConvBatchNorm(num_passes=num_passes, execution=execution, name="batch_norm")
             if batch_norm_on else None)
     layer_class = Conv if spec.kind == "conv" else Deconv
     return layer_class(spec.num_outputs, spec.kernel_size, spec.stride,
-                       activation=spec.activation, batch_norm=norm, execution=execution, name=name)
+                       activation=spec.activation, batch_norm=norm, execution=execution,
+                       weight_init=weight_init, name=name)
 
 
 class Network(keras.layers.Layer):
@@ -187,7 +207,7 @@ class Network(keras.layers.Layer):
     """
 
     def __init__(self, description, use_batch_norm=True, strip_batchnorm_from_last_layer=False,
-                 num_passes=1, debug=False, execution=FAITHFUL, **kwargs):
+                 num_passes=1, debug=False, execution=FAITHFUL, weight_init=TF1_INIT, **kwargs):
         super().__init__(**kwargs)
         self.description = description
         self.specs = parse_architecture(description)
@@ -202,7 +222,8 @@ class Network(keras.layers.Layer):
             is_last = position + 1 == len(self.specs)
             batch_norm_on = spec.batch_norm if spec.batch_norm is not None else (
                 use_batch_norm and not (is_last and strip_batchnorm_from_last_layer))
-            layer = _make_layer(spec, weight_index, batch_norm_on, num_passes, execution)
+            layer = _make_layer(spec, weight_index, batch_norm_on, num_passes, execution,
+                                weight_init)
             setattr(self, layer.name, layer)
             self._layer_names.append(layer.name)
             weight_index += 1
@@ -231,10 +252,10 @@ class Generator(Network):
     """The generator: a Network without batch norm on its last layer."""
 
     def __init__(self, description, use_batch_norm=True, debug=False, name="generator",
-                 execution=FAITHFUL):
+                 execution=FAITHFUL, weight_init=TF1_INIT):
         super().__init__(description, use_batch_norm=use_batch_norm,
                          strip_batchnorm_from_last_layer=True, debug=debug, name=name,
-                         execution=execution)
+                         execution=execution, weight_init=weight_init)
 
 
 class Discriminator(Network):
@@ -244,11 +265,11 @@ class Discriminator(Network):
     """
 
     def __init__(self, description, use_batch_norm=True, debug=False, name="discriminator",
-                 execution=FAITHFUL):
+                 execution=FAITHFUL, weight_init=TF1_INIT):
         super().__init__(description, use_batch_norm=use_batch_norm, num_passes=2, debug=debug,
-                         name=name, execution=execution)
+                         name=name, execution=execution, weight_init=weight_init)
         self.prob_projection = Dense(1, activation="sigmoid", name="prob_projection",
-                                     execution=execution)
+                                     execution=execution, weight_init=weight_init)
 
     def call(self, images, training=False, pass_index=FAKE_PASS):
         features = super().call(images, training=training, pass_index=pass_index)
@@ -276,14 +297,15 @@ class MutualInfoHead(keras.layers.Layer):
     `fully_connected_1`: dense `output_width` with bias, no activation.
     """
 
-    def __init__(self, output_width, name="mutual_info", execution=FAITHFUL):
+    def __init__(self, output_width, name="mutual_info", execution=FAITHFUL, weight_init=TF1_INIT):
         super().__init__(name=name)
         self.fully_connected = Dense(
             128, activation="lrelu", name="fully_connected", execution=execution,
+            weight_init=weight_init,
             batch_norm=FcBatchNorm(update_moving_statistics=False, execution=execution,
                                    name="BatchNorm"))
         self.fully_connected_1 = Dense(output_width, activation="identity", name="fully_connected_1",
-                                       execution=execution)
+                                       execution=execution, weight_init=weight_init)
 
     def call(self, hidden, training=False):
         return self.fully_connected_1(self.fully_connected(hidden, training=training))
