@@ -18,3 +18,23 @@ def tiny_model_config():
     from infogan.model.config import ModelConfig
     return ModelConfig(generator=TINY_GENERATOR, discriminator=TINY_DISCRIMINATOR,
                        categorical_cardinality=(3, 2), num_continuous=2, style_size=3)
+
+
+def hook_training_step(monkeypatch, call_number, before=None, after=None):
+    """Makes every compiled training iteration call `before(models)` just before its
+    `call_number`-th call, and pass that call's results (a dict) through `after`."""
+    from infogan.training import placement
+    real = placement.Placement.compile_iteration
+
+    def compile_iteration(self, models, optimizers):
+        step, calls = real(self, models, optimizers), []
+
+        def run(*args):
+            calls.append(1)
+            hit = len(calls) == call_number
+            if hit and before is not None:
+                before(models)
+            results = step(*args)
+            return after(dict(results)) if hit and after is not None else results
+        return run
+    monkeypatch.setattr(placement.Placement, "compile_iteration", compile_iteration)

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from conftest import MNIST_DIR
-from infogan.training import loop, placement
+from conftest import MNIST_DIR, hook_training_step
+from infogan.training import loop
 from infogan.config import TrainConfig
 from infogan.model.config import ModelConfig
 
@@ -73,20 +73,10 @@ def test_corrupt_newest_checkpoint_falls_back(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    real_make = placement.Placement.compile_iteration
-
-    def poisoned(self, models, optimizers):
-        step, calls = real_make(self, models, optimizers), []
-
-        def run(*args):
-            results = dict(step(*args))
-            calls.append(1)
-            if len(calls) == 8:
-                results["generator_objective"] = results["generator_objective"] * np.nan
-            return results
-        return run
-
-    monkeypatch.setattr(placement.Placement, "compile_iteration", poisoned)
+    def poisoned(results):
+        results["generator_objective"] = results["generator_objective"] * np.nan
+        return results
+    hook_training_step(monkeypatch, 8, after=poisoned)
     log_dir = str(tmp_path / "nan")
     with pytest.raises(loop.TrainingDiverged, match="generator_objective became nan at iteration 7"):
         loop.train(dataclasses.replace(CONFIG, logdir=log_dir))

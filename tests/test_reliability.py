@@ -13,10 +13,10 @@ import time
 import numpy as np
 import pytest
 
-from conftest import MNIST_DIR, REPO_ROOT
+from conftest import MNIST_DIR, REPO_ROOT, hook_training_step
 from test_checkpoints import CONFIG, epoch_lines
 from infogan.config import ConfigError
-from infogan.training import checkpoints, loop, placement, run_folder
+from infogan.training import checkpoints, loop, run_folder
 from infogan.training.summaries import SummaryLogger, count_duplicate_steps, read_logs
 
 TINY_FLAGS = ["--generator", CONFIG.model.generator, "--discriminator", CONFIG.model.discriminator,
@@ -61,19 +61,10 @@ def straight(tmp_path_factory):
 
 def poison_weights_at(call_number, monkeypatch):
     """Makes the training step set a weight to NaN on its `call_number`-th call, objectives finite."""
-    real_make = placement.Placement.compile_iteration
-
-    def make(self, models, optimizers):
-        step, calls = real_make(self, models, optimizers), []
-
-        def run(*args):
-            calls.append(1)
-            if len(calls) == call_number:
-                kernel = models.generator.layer_0.kernel
-                kernel.assign(np.full(kernel.shape, np.nan, np.float32))
-            return step(*args)
-        return run
-    monkeypatch.setattr(placement.Placement, "compile_iteration", make)
+    def poison(models):
+        kernel = models.generator.layer_0.kernel
+        kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+    hook_training_step(monkeypatch, call_number, before=poison)
 
 
 @pytest.mark.slow

@@ -10,9 +10,10 @@ import signal
 
 import pytest
 
+from conftest import hook_training_step
 from test_checkpoints import CONFIG, epoch_lines
 from infogan.config import ConfigError
-from infogan.training import checkpoints, loop, placement, run_folder
+from infogan.training import checkpoints, loop, run_folder
 
 DAY = 24 * 3600
 
@@ -166,19 +167,8 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again(tmp_path, capsys,
 
 def send_signals_at(call_number, signals, monkeypatch):
     """Makes the training step deliver `signals` to this process on its `call_number`-th call."""
-    real_make = placement.Placement.compile_iteration
-
-    def make(self, models, optimizers):
-        step, calls = real_make(self, models, optimizers), []
-
-        def run(*args):
-            calls.append(1)
-            if len(calls) == call_number:
-                for signum in signals:
-                    os.kill(os.getpid(), signum)
-            return step(*args)
-        return run
-    monkeypatch.setattr(placement.Placement, "compile_iteration", make)
+    hook_training_step(monkeypatch, call_number,
+                       before=lambda models: [os.kill(os.getpid(), signum) for signum in signals])
 
 
 @pytest.mark.slow
