@@ -14,6 +14,7 @@ from infogan import data
 from infogan.config.checks import validate_architectures, validate_numbers
 from infogan.config.errors import ConfigError, require
 from infogan.config.parts import PARTS, TrainConfig
+from infogan.model.options import TF1
 
 CONFIG_FILE = "config.json"  # a run's TrainConfig, in its log folder
 # Values of fields that runs written before the field existed had.
@@ -29,8 +30,9 @@ def config_to_json(config):
 
 
 def config_from_json(values):
-    """The TrainConfig of a JSON object written by `config_to_json` (fields it lacks take the
-    value older runs had, else the default; names it does not know are ignored).
+    """The TrainConfig of a JSON object written by `config_to_json` (fields added since a run was
+    written take the value older runs had, else the default; the TF1 code's flags, which every
+    version wrote, must be there; names it does not know are ignored).
 
     Raises:
       KeyError, TypeError, ValueError, AttributeError: the object is not a run's configuration.
@@ -50,6 +52,9 @@ def _part_from_json(cls, values):
     hints = typing.get_type_hints(cls)
     known = {}
     for field in dataclasses.fields(cls):
+        if field.metadata.get("group") == TF1 and field.name not in values:
+            # every version has written the TF1 code's flags: without one, it is no run's file
+            raise KeyError("no %r" % field.name)
         if field.name in values:
             value = values[field.name]
             if typing.get_origin(hints[field.name]) is tuple and value is not None:
