@@ -216,7 +216,8 @@ def test_train_py_refuses_bad_folders_and_shapes(tmp_path):
     assert result.returncode == 2 and len(errors) == 1, result.stderr
     assert "none of the 1 image files" in errors[0] and "broken.png" in result.stderr
     write_image(str(tmp_path / "good" / "a.png"), "L", size=(64, 64))
-    result, errors = run_train(tmp_path, "--dataset", str(tmp_path / "good"), "--scale_dataset", "64", "64")
+    result, errors = run_train(tmp_path, "--dataset", str(tmp_path / "good"), "--scale_dataset", "64", "64",
+                               "--batch_size", "1")
     assert result.returncode == 2 and len(errors) == 1, result.stderr
     assert "shape 28x28x1 but the data's images are 64x64x1" in errors[0]
     assert not (tmp_path / "log").exists() and not os.path.exists(

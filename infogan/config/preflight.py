@@ -68,10 +68,12 @@ def preflight(config):
     """
     validate_numbers(config)
     check_log_folder(config.run)
+    found = _read_data(config)
     check_tf1_checkpoint(config.run.tf1_checkpoint)
     validate_architectures(config.model)
     check_memory(config.model, config.run.batch_size)
-    return Preflighted(config, check_data(config))  # last: an image folder's scan is the slowest
+    check_image_shape(config.model, found.image_shape)
+    return Preflighted(config, found)
 
 
 def check_data(config):
@@ -87,15 +89,15 @@ def check_data(config):
     Raises:
       ConfigError, ArchitectureError: as `preflight`.
     """
-    check_data_paths(config.data)
     found = _read_data(config)
     check_image_shape(config.model, found.image_shape)
-    check_batch_size(config, found.num_images)
     return found
 
 
 def _read_data(config):
-    """Counts an IDX dataset or scans an image folder (no TensorFlow)."""
+    """Checks the data's paths, counts an IDX dataset or scans an image folder (no TensorFlow),
+    and checks the batch against the count."""
+    check_data_paths(config.data)
     try:
         if config.data.source.is_idx:
             found = CheckedData(data.count_idx_images(config.data), MNIST_SHAPE)
@@ -104,6 +106,7 @@ def _read_data(config):
             found = CheckedData(folder.num_images, folder.image_shape, folder)
     except data.DatasetError as error:
         raise ConfigError(str(error)) from None
+    check_batch_size(config, found.num_images)
     return found
 
 
