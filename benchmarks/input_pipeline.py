@@ -121,7 +121,7 @@ def worker_stream(folder, cache_dir=None):
 def tf1_load_folder(folder, width, height):
     """The TF1 code's loader: every image decoded into a list, stacked, then scaled to float32."""
     from PIL import Image
-    from infogan.data.image_folder import find_images
+    from infogan.data.image_scan import find_images
     arrays = []
     for path in find_images(folder):
         image = Image.open(path)

@@ -109,12 +109,12 @@ def test_installed_fashion_mnist():
 # --- image folders: listing, modes, pixels ------------------------------------------------------
 
 def test_listing_is_recursive_case_insensitive_in_tf1_or_sorted_order(tmp_path):
-    from infogan.data import image_folder
+    from infogan.data import image_scan
     paths = write_mixed_folder(str(tmp_path))
     walked = [os.path.join(folder, name) for folder, _, names in os.walk(str(tmp_path))
               for name in names if name != "notes.txt"]
-    assert image_folder.find_images(str(tmp_path)) == walked
-    assert image_folder.find_images(str(tmp_path), data.SORTED_ORDER) == sorted(paths.values())
+    assert image_scan.find_images(str(tmp_path)) == walked
+    assert image_scan.find_images(str(tmp_path), data.SORTED_ORDER) == sorted(paths.values())
 
 
 def unsorted_folder(root, **kwargs):
@@ -179,7 +179,7 @@ def test_mixed_folder_uses_the_majority_mode_and_says_so(tmp_path):
 
 
 def test_choose_mode_ties_go_to_more_channels():
-    from infogan.data.image_folder import choose_mode
+    from infogan.data.image_scan import choose_mode
     assert choose_mode({"L": 2, "RGB": 2}, False)[0] == "RGB"
     assert choose_mode({"L": 3, "RGBA": 1}, False) == ("L", "the majority; the others are converted")
     assert choose_mode({"RGBA": 5}, True) == ("L", "--force_grayscale")
@@ -188,7 +188,8 @@ def test_choose_mode_ties_go_to_more_channels():
 @pytest.mark.parametrize("mode,natural", [("P", "RGB"), ("LA", "RGBA"), ("1", "L"), ("I;16", "L"),
                                           ("RGBA", "RGBA"), ("L", "L")])
 def test_modes_pillow_cannot_stack_become_l_rgb_or_rgba(tmp_path, mode, natural):
-    from infogan.data.image_folder import CHANNELS, decode_image, inspect_image
+    from infogan.data.image_folder import decode_image
+    from infogan.data.image_scan import CHANNELS, inspect_image
     path = write_image(str(tmp_path / "x.png"), mode)
     assert inspect_image(path) == natural
     decoded = decode_image(path, WIDTH, HEIGHT, natural)
@@ -199,7 +200,8 @@ def test_modes_pillow_cannot_stack_become_l_rgb_or_rgba(tmp_path, mode, natural)
 @pytest.mark.parametrize("name", ["rgb_a.png", "deep/er/rgb_c.jpg", "gray.png", "alpha.png"])
 @pytest.mark.parametrize("force_grayscale", [False, True])
 def test_pixels_are_those_of_the_tf1_loader(tmp_path, name, force_grayscale):
-    from infogan.data.image_folder import decode_image, inspect_image
+    from infogan.data.image_folder import decode_image
+    from infogan.data.image_scan import inspect_image
     path = write_mixed_folder(str(tmp_path))[name]
     mode = "L" if force_grayscale else inspect_image(path)
     for width, height in ((WIDTH, HEIGHT), (20, 12)):  # resized, and the file's own size

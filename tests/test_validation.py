@@ -103,23 +103,71 @@ def test_existing_log_folder_or_cache_file_is_refused(tmp_path):
 
 def test_folder_named_fashion_mnist_is_still_a_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "fashion_mnist").mkdir()
-    config = TrainConfig(dataset="./fashion_mnist", scale_dataset=(16, 8))
+    write_image(str(tmp_path / "fashion_mnist" / "a.png"), "RGB")
+    config = folder_config("./fashion_mnist", batch_size=1)
     assert not config.data.source.is_idx and config.data.source.name == "fashion_mnist"
-    preflight(config)
+    assert preflight(config).dataset.folder.paths == (os.path.join("./fashion_mnist", "a.png"),)
     assert TrainConfig(dataset="fashion_mnist").data.source.kind == "fashion_mnist"
 
 
+TINY_NETS = dict(generator="fc:16,fc:2x4x8,reshape:2:4:8,deconv:3:2:4,deconv:3:2:3:sigmoid",
+                 discriminator="conv:3:2:4:lrelu,fc:6:lrelu")  # 8x16x3 images
+
+
 def folder_config(folder, **changes):
-    tiny = dict(generator="fc:16,fc:2x4x8,reshape:2:4:8,deconv:3:2:4,deconv:3:2:3:sigmoid",
-                discriminator="conv:3:2:4:lrelu,fc:6:lrelu")
-    return TrainConfig(model=model_config(**tiny), dataset=str(folder), scale_dataset=(16, 8), **changes)
+    return TrainConfig(model=model_config(**TINY_NETS), dataset=str(folder), scale_dataset=(16, 8),
+                       **changes)
+
+
+@pytest.mark.parametrize("changes,fragment", [
+    ("batch_size=3", "--batch_size 3 is larger than the data (2 images)"),
+    ("batch_size=2, force_grayscale=True", "the generator makes images of shape 8x16x3 but the "
+                                           "data's images are 8x16x1"),
+])
+def test_preflight_refuses_a_folder_that_does_not_fit_without_tensorflow(tmp_path, changes,
+                                                                         fragment):
+    for name in ("a.png", "b.jpg"):
+        write_image(str(tmp_path / "images" / name), "RGB", "PNG" if name.endswith("png") else "JPEG")
+    code = ("import sys\n"
+            "from infogan.config import ConfigError, TrainConfig, preflight\n"
+            "from infogan.model.config import ModelConfig\n"
+            "try:\n"
+            "    preflight(TrainConfig(model=ModelConfig(**%r), dataset=%r, scale_dataset=(16, 8), %s))\n"
+            "except ConfigError as error:\n"
+            "    print(error)\n"
+            "print('tensorflow' in sys.modules)\n" % (TINY_NETS, str(tmp_path / "images"), changes))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=REPO_ROOT), timeout=120)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and lines[-1] == "False", result.stdout + result.stderr
+    assert len(lines) == 2 and fragment in lines[0], result.stdout
+    assert result.stderr == ""  # the folder's log waits for training to open it
+
+
+def test_training_opens_the_preflighted_folder_without_listing_it_again(tmp_path, monkeypatch,
+                                                                        capsys):
+    from infogan.data import image_scan
+    from infogan.training.loop import load_images
+    write_image(str(tmp_path / "images" / "a.png"), "RGB")
+    (tmp_path / "images" / "broken.png").write_text("not a png")
+    checked = preflight(folder_config(tmp_path / "images", batch_size=1))
+    assert checked.num_images == 1 and capsys.readouterr() == ("", "")
+
+    def listed_again(*args):
+        raise AssertionError("listed again: %s" % (args,))
+    monkeypatch.setattr(image_scan, "find_images", listed_again)
+    monkeypatch.setattr(image_scan, "inspect_image", listed_again)
+    dataset, _ = load_images(checked)
+    assert dataset.paths == [str(tmp_path / "images" / "a.png")] and dataset.image_shape == (8, 16, 3)
+    captured = capsys.readouterr()
+    assert "warning: skipping %s" % (tmp_path / "images" / "broken.png") in captured.err
+    assert "1 images (1 RGB), 1 skipped" in captured.out
 
 
 def test_load_images_checks_shapes_before_building_a_cache(tmp_path, capsys):
     from infogan.training.loop import load_images
     write_image(str(tmp_path / "images" / "a.png"), "L")
-    config = folder_config(tmp_path / "images", cache_dir=str(tmp_path / "cache"))
+    config = folder_config(tmp_path / "images", cache_dir=str(tmp_path / "cache"), batch_size=1)
     with pytest.raises(ConfigError, match="data's images are 8x16x1.*--generator"):
         load_images(config)  # the generator makes RGB
     assert not (tmp_path / "cache").exists()
@@ -168,7 +216,8 @@ def test_train_py_refuses_bad_folders_and_shapes(tmp_path):
     assert result.returncode == 2 and len(errors) == 1, result.stderr
     assert "none of the 1 image files" in errors[0] and "broken.png" in result.stderr
     write_image(str(tmp_path / "good" / "a.png"), "L", size=(64, 64))
-    result, errors = run_train(tmp_path, "--dataset", str(tmp_path / "good"), "--scale_dataset", "64", "64")
+    result, errors = run_train(tmp_path, "--dataset", str(tmp_path / "good"), "--scale_dataset", "64", "64",
+                               "--batch_size", "1")
     assert result.returncode == 2 and len(errors) == 1, result.stderr
     assert "shape 28x28x1 but the data's images are 64x64x1" in errors[0]
     assert not (tmp_path / "log").exists() and not os.path.exists(

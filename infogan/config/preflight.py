@@ -4,12 +4,13 @@ TensorFlow loads and before anything is printed.
     checked = preflight(config)   # raises ConfigError / ArchitectureError
     train(checked)                # does not check again
 
-What needs TensorFlow stays with training: an image folder is counted and its images' shape
-known once it is listed (training checks them then, with `check_image_shape` and
-`check_batch_size`), and a resumed run's newest checkpoint is read there.
+The data is read here as far as it can be without TensorFlow: an IDX dataset's header, or an image
+folder's listing and every file's header (`data.scan_folder`); the scan travels in the
+`Preflighted`, so training opens the folder from it without listing or checking it again. What
+needs TensorFlow stays with training: a resumed run's newest checkpoint is read there.
 """
 import dataclasses
-from typing import Optional
+from typing import Optional, Tuple
 
 from infogan import data
 from infogan.config.checks import (MNIST_SHAPE, check_batch_size, check_data_paths,
@@ -20,21 +21,40 @@ from infogan.config.parts import TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
+class CheckedData:
+    """The training data as the checks found it.
+
+    Attributes:
+      num_images: its training images (after --max_images).
+      image_shape: (height, width, channels) of its images as training sees them.
+      folder: an image folder's `data.FolderScan`; None for IDX data.
+    """
+    num_images: int
+    image_shape: Tuple[int, int, int]
+    folder: Optional[data.FolderScan] = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Preflighted:
     """A TrainConfig that passed `preflight`.
 
     Attributes:
       config: the TrainConfig.
-      num_images: the training images of an IDX dataset (read from its header); None for an image
-        folder, counted when it is listed.
+      dataset: what the checks found of the data (`CheckedData`).
     """
     config: TrainConfig
-    num_images: Optional[int] = None
+    dataset: CheckedData
+
+    @property
+    def num_images(self):
+        """The data's training images."""
+        return self.dataset.num_images
 
 
 def preflight(config):
-    """Checks flag values, architectures, memory, paths and the run's folder, and an IDX dataset's
-    size and shape against the batch and the generator. Imports no TensorFlow and prints nothing.
+    """Checks flag values, architectures, memory, paths and the run's folder, and the data's size
+    and shape against the batch and the generator. Imports no TensorFlow; prints nothing, but the
+    warnings about an image folder none of whose files is readable, above its error.
 
     Args:
       config: a TrainConfig.
@@ -48,26 +68,46 @@ def preflight(config):
     """
     validate_numbers(config)
     check_log_folder(config.run)
-    check_data_paths(config.data)
-    num_images = _count_idx_images(config)
+    found = _read_data(config)
     check_tf1_checkpoint(config.run.tf1_checkpoint)
     validate_architectures(config.model)
     check_memory(config.model, config.run.batch_size)
-    if num_images is not None:
-        check_image_shape(config.model, MNIST_SHAPE)
-    return Preflighted(config, num_images)
+    check_image_shape(config.model, found.image_shape)
+    return Preflighted(config, found)
 
 
-def _count_idx_images(config):
-    """An IDX dataset's training images, checked against the batch; None for an image folder."""
-    if not config.data.source.is_idx:
-        return None
+def check_data(config):
+    """The data's part of `preflight` alone, for code that opens a run's data outside training:
+    the data must exist, fill a batch and fit the generator.
+
+    Args:
+      config: a TrainConfig.
+
+    Returns:
+      CheckedData.
+
+    Raises:
+      ConfigError, ArchitectureError: as `preflight`.
+    """
+    found = _read_data(config)
+    check_image_shape(config.model, found.image_shape)
+    return found
+
+
+def _read_data(config):
+    """Checks the data's paths, counts an IDX dataset or scans an image folder (no TensorFlow),
+    and checks the batch against the count."""
+    check_data_paths(config.data)
     try:
-        num_images = data.count_idx_images(config.data)
+        if config.data.source.is_idx:
+            found = CheckedData(data.count_idx_images(config.data), MNIST_SHAPE)
+        else:
+            folder = data.scan_folder(config.data, config.run.seed)
+            found = CheckedData(folder.num_images, folder.image_shape, folder)
     except data.DatasetError as error:
         raise ConfigError(str(error)) from None
-    check_batch_size(config, num_images)
-    return num_images
+    check_batch_size(config, found.num_images)
+    return found
 
 
 def preflighted(config):

@@ -17,7 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from infogan.data.dataset import DatasetError
-from infogan.data.image_folder import ImageFolderDataset, print_warning
+from infogan.data.image_folder import ImageFolderDataset
+from infogan.data.image_scan import print_warning
 
 CACHE_VERSION = 1
 BUILD_BATCH = 256

@@ -1,121 +1,19 @@
-"""Image folders (`--dataset PATH`, docs/tf1_semantics.md §7), checked up front and streamed with tf.data.
+"""Image folders (`--dataset PATH`, docs/tf1_semantics.md §7), streamed with tf.data.
 
-The rows are the files in the TF1 code's listing order (`os.walk`, files as the file system lists
-them), or sorted with `--image_order sorted`. The TF1 code decoded every image into one float32
-array. Here the folder is scanned and every
-file's header checked before training; batches are then decoded, resized and converted on the
-fly by a tf.data pipeline, in the order of the training loop's NumPy permutation, so memory does
-not grow with the number of images. Pixels are those of the TF1 code: Pillow's bilinear resize
-to width x height when the size differs, `convert("L")` after resizing with --force_grayscale,
-`float32(x) / 255`. `infogan.data.image_cache` keeps the decoded images on disk for later epochs
-and runs.
+The TF1 code decoded every image into one float32 array. Here the folder is scanned and every
+file's header checked before training (`infogan.data.image_scan`, without TensorFlow); batches
+are then decoded, resized and converted on the fly by a tf.data pipeline, in the order of the
+training loop's NumPy permutation, so memory does not grow with the number of images. Pixels are
+those of the TF1 code: Pillow's bilinear resize to width x height when the size differs,
+`convert("L")` after resizing with --force_grayscale, `float32(x) / 255`.
+`infogan.data.image_cache` keeps the decoded images on disk for later epochs and runs.
 """
-import collections
-import os
-import random
-import sys
-
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from infogan.data.dataset import SORTED_ORDER, TF1_ORDER, Dataset, DatasetError
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
-CHANNELS = {"L": 1, "RGB": 3, "RGBA": 4}
-MODE_NAMES = {"L": "grayscale", "RGB": "RGB", "RGBA": "RGBA"}
-_GRAY_MODES = ("1", "L", "I", "F")  # and "I;16", "I;16B", ... (prefix "I")
-_ALPHA_MODES = ("RGBA", "LA", "La", "PA", "RGBa")
-_JPEG_END = b"\xff\xd9"
-
-
-def find_images(path, order=TF1_ORDER):
-    """Image files below `path`, recursively, by case-insensitive extension.
-
-    Args:
-      path: the folder.
-      order: TF1_ORDER, the TF1 code's: each folder as `os.walk` yields it (top-down), its files
-        in the order the file system lists them (so it depends on the file system, and stays the
-        same while the folder is unchanged); or SORTED_ORDER: the sorted paths, the same anywhere.
-
-    Returns:
-      a list of paths; index i is row i of the dataset.
-    """
-    found = []
-    for folder, _, names in os.walk(path):
-        found.extend(os.path.join(folder, name) for name in names
-                     if name.lower().endswith(IMAGE_EXTENSIONS))
-    return sorted(found) if order == SORTED_ORDER else found
-
-
-def sample_paths(paths, max_images, seed):
-    """A seeded random sample of max_images paths (all of them, in order, when there are fewer).
-
-    Args:
-      paths: the folder's files, in the dataset's order (the sample depends on it).
-      max_images: None, or how many to keep.
-      seed: seeds the sample (Python's `random.Random(seed).sample`).
-
-    Returns:
-      a list of paths.
-    """
-    if max_images is None or len(paths) <= max_images:
-        return list(paths)
-    return random.Random(seed).sample(paths, max_images)
-
-
-def natural_mode(mode, info):
-    """The mode ("L", "RGB" or "RGBA") an image of Pillow mode `mode` contributes to a folder."""
-    if mode in _ALPHA_MODES or (mode == "P" and "transparency" in info):
-        return "RGBA"
-    if mode in _GRAY_MODES or mode.startswith("I;"):
-        return "L"
-    return "RGB"
-
-
-def _jpeg_is_complete(path):
-    with open(path, "rb") as stream:
-        stream.seek(max(0, os.path.getsize(path) - 2))
-        return stream.read(2) == _JPEG_END
-
-
-def inspect_image(path):
-    """Checks a file's integrity cheaply and returns its natural mode ("L", "RGB" or "RGBA").
-
-    PNG chunks and CRCs are verified without decompressing (Pillow's `verify`); a JPEG that
-    lacks its end marker (truncated) is decoded in full to decide.
-
-    Raises:
-      DatasetError: the file is not a readable image; the message gives the reason.
-    """
-    try:
-        with Image.open(path) as image:
-            mode, info, image_format, size = image.mode, dict(image.info), image.format, image.size
-            image.verify()
-        if min(size) <= 0:
-            raise ValueError("empty image of size %dx%d" % size)
-        if image_format == "JPEG" and not _jpeg_is_complete(path):
-            with Image.open(path) as image:
-                image.load()
-    except Exception as error:  # Pillow raises many types for broken files; all mean "unusable"
-        raise DatasetError("%s: %s" % (type(error).__name__, error)) from None
-    return natural_mode(mode, info)
-
-
-def choose_mode(mode_counts, force_grayscale):
-    """The output mode of a folder and the reason, for the log.
-
-    Args:
-      mode_counts: {natural mode: number of images}.
-      force_grayscale: the flag; it wins over the images' modes.
-
-    Returns:
-      (mode, reason): the majority's mode (ties go to more channels), or "L" with the flag.
-    """
-    if force_grayscale:
-        return "L", "--force_grayscale"
-    mode = max(mode_counts, key=lambda m: (mode_counts[m], CHANNELS[m]))
-    return mode, "all images" if len(mode_counts) == 1 else "the majority; the others are converted"
+from infogan.data.dataset import TF1_ORDER, Dataset, DatasetError
+from infogan.data.image_scan import CHANNELS, natural_mode, print_warning, scan_image_folder
 
 
 def _to_standard_mode(image):
@@ -266,53 +164,28 @@ class ImageFolderDataset(Dataset):
         return images
 
 
-def print_warning(message):
-    """Prints `warning: message` on stderr."""
-    print("warning: %s" % message, file=sys.stderr, flush=True)
+def image_folder_dataset(scan, log=print, warn=print_warning):
+    """Opens a scanned folder: logs its warnings and summary line; nothing is decoded yet.
 
-
-def check_images(paths, warn=print_warning):
-    """Header-checks every file; warns about and drops the broken ones.
+    Args:
+      scan: a `FolderScan` (`infogan.data.image_scan.scan_image_folder`); not listed again.
+      log, warn: where the summary line and the warnings about skipped files go.
 
     Returns:
-      (good paths, Counter of their natural modes).
+      an `ImageFolderDataset`.
     """
-    good, modes = [], collections.Counter()
-    for path in paths:
-        try:
-            modes[inspect_image(path)] += 1
-        except DatasetError as error:
-            warn("skipping %s, which is not a readable image (%s)" % (path, error))
-            continue
-        good.append(path)
-    return good, modes
-
-
-def describe(path, modes, mode, reason, skipped):
-    """The log line saying how many images a folder gave and which channel count was chosen."""
-    kinds = ", ".join("%d %s" % (count, MODE_NAMES[m]) for m, count in sorted(
-        modes.items(), key=lambda item: (-item[1], item[0])))
-    channels = CHANNELS[mode]
-    line = "Image folder %s: %d images (%s)" % (path, sum(modes.values()), kinds)
-    if skipped:
-        line += ", %d skipped" % skipped
-    return line + "; using %d channel%s (%s): %s" % (
-        channels, "" if channels == 1 else "s", MODE_NAMES[mode], reason)
+    for warning in scan.warnings:
+        warn(warning)
+    log(scan.summary)
+    return ImageFolderDataset(scan.name, scan.paths, scan.width, scan.height, scan.mode)
 
 
 def open_image_folder(path, width, height, max_images=None, force_grayscale=False, seed=0,
                       name=None, log=print, warn=print_warning, order=TF1_ORDER):
-    """Lists, samples and checks an image folder; nothing is decoded yet.
+    """Scans an image folder (`scan_image_folder`, whose arguments these are) and opens it.
 
     Args:
-      path: the folder; searched recursively for .png/.jpg/.jpeg files (any case).
-      width, height: --scale_dataset.
-      max_images: None, or the size of a random sample of the file list (in `order`).
-      force_grayscale: one output channel whatever the files hold.
-      seed: seeds the max_images sample.
-      name: the dataset's name (default: the folder's base name).
       log, warn: where the summary line and the warnings about skipped files go.
-      order: the row order, TF1_ORDER or SORTED_ORDER (see `find_images`).
 
     Returns:
       an `ImageFolderDataset`.
@@ -320,19 +193,6 @@ def open_image_folder(path, width, height, max_images=None, force_grayscale=Fals
     Raises:
       DatasetError: no such folder, no images in it, or none of them readable.
     """
-    if not os.path.isdir(path):
-        raise DatasetError("dataset folder %s does not exist; pass --dataset an existing folder of "
-                           ".png/.jpg images (or --dataset fashion_mnist)" % path)
-    found = find_images(path, order)
-    if not found:
-        raise DatasetError("dataset folder %s holds no .png/.jpg/.jpeg images (searched recursively)"
-                           % path)
-    candidates = sample_paths(found, max_images, seed)
-    paths, modes = check_images(candidates, warn)
-    if not paths:
-        raise DatasetError("none of the %d image files in %s is readable (e.g. %s); see the warnings "
-                           "above" % (len(candidates), path, candidates[0]))
-    mode, reason = choose_mode(modes, force_grayscale)
-    log(describe(path, modes, mode, reason, len(candidates) - len(paths)))
-    name = name or os.path.basename(os.path.normpath(path))
-    return ImageFolderDataset(name, paths, width, height, mode)
+    scan = scan_image_folder(path, width, height, max_images, force_grayscale, seed, name, order,
+                             warn)
+    return image_folder_dataset(scan, log, warn)

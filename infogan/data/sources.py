@@ -1,12 +1,14 @@
 """Which dataset a data configuration names, and opening it: the one place that tells MNIST,
 Fashion-MNIST and image folders apart.
 
-`dataset_source` imports no TensorFlow; `open_dataset` imports it for an image folder only.
+`dataset_source`, `count_idx_images` and `scan_folder` import no TensorFlow; `open_dataset` imports
+it for an image folder only.
 """
 import dataclasses
 import os
 
 from infogan.data.idx import FASHION_MNIST, MNIST, mnist_dataset, training_images_count
+from infogan.data.image_scan import scan_image_folder
 
 IMAGE_FOLDER = "image_folder"
 IDX_TITLES = {MNIST: "MNIST", FASHION_MNIST: "Fashion-MNIST"}
@@ -61,33 +63,49 @@ def count_idx_images(data_config):
     return training_images_count(source.path, data_config.max_images, source.kind)
 
 
-def open_dataset(data_config, seed, before_cache=None):
-    """Opens the dataset of a data configuration (an image folder is listed and its headers
-    checked; nothing is decoded yet).
+def scan_folder(data_config, seed):
+    """Lists, samples and header-checks the image folder of a data configuration.
 
     Args:
-      data_config: a data configuration (see `dataset_source`), with `max_images`,
-        `scale_dataset` (width, height), `force_grayscale`, `image_order` and `cache_dir`.
-      seed: seeds an image folder's max_images sample.
-      before_cache: called with the opened image folder before its cache is built (to refuse it
-        first).
+      data_config: a data configuration naming an image folder (see `dataset_source`), with
+        `max_images`, `scale_dataset` (width, height), `force_grayscale` and `image_order`.
+      seed: seeds the max_images sample.
+
+    Returns:
+      a `FolderScan`, to open with `open_dataset`.
+
+    Raises:
+      DatasetError: no such folder, no images in it, or none of them readable.
+    """
+    source = dataset_source(data_config)
+    width, height = data_config.scale_dataset
+    return scan_image_folder(source.path, width, height, data_config.max_images,
+                             data_config.force_grayscale, seed=seed, name=source.name,
+                             order=data_config.image_order)
+
+
+def open_dataset(data_config, folder=None):
+    """Opens the dataset of a data configuration: an image folder from its scan (not listed or
+    checked again), logging its summary; nothing is decoded yet.
+
+    Args:
+      data_config: a data configuration (see `dataset_source`), with `max_images` and `cache_dir`.
+      folder: the `FolderScan` of an image folder (`scan_folder`); unused for IDX data.
 
     Returns:
       a `Dataset`.
 
     Raises:
-      DatasetError: missing, empty or unreadable data.
+      DatasetError: missing or damaged data.
+      ValueError: an image folder without its scan.
     """
     source = dataset_source(data_config)
     if source.is_idx:
         return mnist_dataset(source.path, data_config.max_images, source.kind)
-    from infogan.data import image_cache, image_folder  # Pillow and tf.data: folders only
-    width, height = data_config.scale_dataset
-    dataset = image_folder.open_image_folder(
-        source.path, width, height, data_config.max_images, data_config.force_grayscale,
-        seed=seed, name=source.name, order=data_config.image_order)
-    if before_cache is not None:
-        before_cache(dataset)
+    if folder is None:
+        raise ValueError("open_dataset needs the scan of image folder %s (scan_folder)" % source.path)
+    from infogan.data import image_cache, image_folder  # tf.data: folders only
+    dataset = image_folder.image_folder_dataset(folder)
     if data_config.cache_dir is not None:
         dataset = image_cache.cached(dataset, data_config.cache_dir)
     return dataset

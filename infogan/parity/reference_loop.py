@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from infogan import plots
-from infogan.data.image_folder import IMAGE_EXTENSIONS
+from infogan.data.image_scan import IMAGE_EXTENSIONS
 from infogan.model.noise import make_noise_sampler
 from infogan.training.loop import epoch_line
 from infogan.training.plotter import GAN_PLOT_IMAGES

@@ -21,7 +21,8 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from infogan.data.image_folder import ImageFolderDataset, sample_paths
+from infogan.data.image_folder import ImageFolderDataset
+from infogan.data.image_scan import sample_paths
 from infogan.model.models import build_models, noise_to_tensor
 from infogan.model.networks import FAKE_PASS, REAL_PASS
 from infogan.model.noise import make_noise_sampler

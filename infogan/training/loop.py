@@ -10,8 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from infogan import data
-from infogan.config import (ConfigError, check_batch_size, check_image_shape, preflighted,
-                            save_run_config)
+from infogan.config import ConfigError, Preflighted, check_data, preflighted, save_run_config
 from infogan.model.losses import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
                                   G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS)
 from infogan.model.models import build_models, noise_to_tensor
@@ -37,20 +36,24 @@ def seed_everything(seed):
 def load_images(config):
     """The configured training data (`data.open_dataset`), checked before anything is written.
 
-    MNIST and Fashion-MNIST are held in memory; an image folder is listed, header-checked and
-    streamed, its decoded images cached first when `config.data.cache_dir` is set, once its images'
-    shape is checked against the generator's (the preflight cannot see it without the listing).
+    MNIST and Fashion-MNIST are held in memory; an image folder is streamed from its scan, its
+    decoded images cached first when `config.data.cache_dir` is set.
+
+    Args:
+      config: a `Preflighted`, whose data is not checked again (an image folder is opened from
+        its scan), or a `TrainConfig`, whose data is checked first (`check_data`).
 
     Returns:
       (`data.Dataset`, dataset name); `dataset.shape` is (N, H, W, C) as an image array's.
 
     Raises:
-      DatasetError, ConfigError (images of another shape than the generator's).
+      DatasetError; ConfigError, ArchitectureError: see `check_data`.
     """
-    dataset = data.open_dataset(config.data, config.run.seed,
-                                before_cache=lambda listed: check_image_shape(config.model,
-                                                                              listed.image_shape))
-    return dataset, config.data.source.name
+    if isinstance(config, Preflighted):
+        config, found = config.config, config.dataset
+    else:
+        found = check_data(config)
+    return data.open_dataset(config.data, found.folder), config.data.source.name
 
 
 def epoch_line(epoch, means, discriminator_lr, generator_lr, infogan):
@@ -118,9 +121,7 @@ def train_models(config, wait_guard=placement_lib.unguarded):
     config = checked.config
     config.execution.policy().prepare_process()  # TensorFlow is loaded: warns if it differs
     seed_everything(config.run.seed)
-    dataset, _ = load_images(config)
-    if checked.num_images is None:  # an image folder, counted once listed
-        check_batch_size(config, dataset.num_images)
+    dataset, _ = load_images(checked)
     num_batches = -(-dataset.num_images // config.run.batch_size)
     where = _Whereabouts(log_dir=config.run.logdir if config.run.resume else None)
     with StopRequests() as stop, contextlib.ExitStack() as held:
