@@ -196,7 +196,7 @@ def test_disk_full_while_checkpointing_leaves_nothing_half_written(tmp_path, mon
         "checkpoint", "ckpt-3.data-00000-of-00001", "ckpt-3.index"]
 
 
-def test_too_little_room_is_refused_before_training(tmp_path, monkeypatch):
+def test_too_little_room_is_refused_before_training(tmp_path, monkeypatch, capsys):
     import shutil
     usage = shutil.disk_usage(str(tmp_path))
     monkeypatch.setattr(run_folder.shutil, "disk_usage",
@@ -205,6 +205,7 @@ def test_too_little_room_is_refused_before_training(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="has 0 MB free, but this run's checkpoints need about"):
         loop.train(dataclasses.replace(CONFIG, logdir=str(log_dir)))
     assert not log_dir.exists()  # the new folder is not left behind
+    assert capsys.readouterr().out == ""  # refused before the architecture is printed
 
 
 @pytest.mark.slow

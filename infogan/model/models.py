@@ -5,6 +5,7 @@ from typing import Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
+from infogan.model.architecture import describe_network
 from infogan.model.config import ModelConfig
 from infogan.model.execution import FAITHFUL, ExecutionPolicy
 from infogan.model.networks import Discriminator, Generator, MutualInfoHead
@@ -22,11 +23,9 @@ class InfoGANModels:
     execution: ExecutionPolicy = FAITHFUL
 
 
-def build_models(config, image_shape, debug=False, execution=FAITHFUL):
-    """Creates and builds the networks for images of `image_shape` ([H, W, C]).
-
-    With debug=True prints what the TF1 code printed while building its graph: the generator's
-    architecture, the shape of the images it produces, then the discriminator's architecture.
+def build_models(config, image_shape, execution=FAITHFUL):
+    """Creates and builds the networks for images of `image_shape` ([H, W, C]), printing nothing
+    (`architecture_lines` has what the TF1 code printed while building its graph).
 
     Args:
       execution: the ExecutionPolicy: the TF1 code's kernels (default), or the fast /
@@ -35,15 +34,12 @@ def build_models(config, image_shape, debug=False, execution=FAITHFUL):
     Returns:
       InfoGANModels whose variables all exist.
     """
-    generator = Generator(config.generator, use_batch_norm=config.use_batch_norm, debug=debug,
+    generator = Generator(config.generator, use_batch_norm=config.use_batch_norm,
                           execution=execution, weight_init=config.weight_init)
     # Building in inference mode creates every variable without touching any statistic.
-    images = generator(tf.zeros([1, config.z_size]), training=False)
-    if debug:
-        print("Generator produced images of shape %s" % (tuple(images.shape[1:]),))
-        print("")
+    generator(tf.zeros([1, config.z_size]), training=False)
     discriminator = Discriminator(config.discriminator, use_batch_norm=config.use_batch_norm,
-                                  debug=debug, execution=execution, weight_init=config.weight_init)
+                                  execution=execution, weight_init=config.weight_init)
     hidden = discriminator(tf.zeros([1] + list(image_shape)), training=False)["hidden"]
     q_network = None
     if config.infogan:
@@ -51,6 +47,14 @@ def build_models(config, image_shape, debug=False, execution=FAITHFUL):
                                    weight_init=config.weight_init)
         q_network(hidden, training=False)
     return InfoGANModels(config, generator, discriminator, q_network, tuple(image_shape), execution)
+
+
+def architecture_lines(models):
+    """What the TF1 code printed while building its graph: the generator's architecture, the
+    shape of the images it produces, then the discriminator's architecture."""
+    return (describe_network(models.generator.name, models.generator.specs)
+            + ["Generator produced images of shape %s" % (models.image_shape,), ""]
+            + describe_network(models.discriminator.name, models.discriminator.specs))
 
 
 def noise_to_tensor(noise):

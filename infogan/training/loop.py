@@ -13,7 +13,7 @@ from infogan import data
 from infogan.config import ConfigError, Preflighted, check_data, preflighted, save_run_config
 from infogan.model.losses import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
                                   G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS)
-from infogan.model.models import build_models, noise_to_tensor
+from infogan.model.models import architecture_lines, build_models, noise_to_tensor
 from infogan.model.noise import make_noise_sampler
 from infogan.training import checkpoints, placement as placement_lib, run_folder
 from infogan.training.plotter import Plotter
@@ -182,7 +182,7 @@ def _train_in(config, dataset, num_batches, stop, held, where, wait_guard):
                                num_batches)
     loop_state = checkpoints.LoopState(dataset.num_images, num_batches)
     with placement.scope():
-        models = build_models(config.model, dataset.image_shape, debug=True,
+        models = build_models(config.model, dataset.image_shape,
                               execution=config.execution.policy())
         optimizers = build_optimizers(models, config.run.generator_lr, config.run.discriminator_lr,
                                       exchange_dtype=placement.allreduce_precision)
@@ -218,21 +218,24 @@ def _train_in(config, dataset, num_batches, stop, held, where, wait_guard):
 def _start(config, models, optimizers, loop_state, held):
     """A new run: its locked log folder, config.json, the starting state. Returns (log folder,
     RunCheckpoints)."""
-    if config.run.tf1_checkpoint is not None:
-        with_adam = load_tf1_checkpoint(config.run.tf1_checkpoint, models, optimizers)
-        print("Starting from the TF1 checkpoint %r (%s)" % (
-            config.run.tf1_checkpoint, "with its Adam state" if with_adam else "fresh Adam state"))
     log_dir, lock = run_folder.create_locked(config)
     held.enter_context(lock)
+    tf1_checkpoint = config.run.tf1_checkpoint
     try:
         run_checkpoints = checkpoints.RunCheckpoints(log_dir, models, optimizers, loop_state)
         run_folder.check_room(log_dir, run_checkpoints.nbytes, checkpoints.MAX_TO_KEEP + 1)
+        if tf1_checkpoint is not None:
+            with_adam = load_tf1_checkpoint(tf1_checkpoint, models, optimizers)
         save_run_config(log_dir, config.replace(logdir=log_dir))
     except BaseException as error:  # a signal too: a folder without config.json is no run
         shutil.rmtree(log_dir, ignore_errors=True)  # it held nothing of the user's
         if not isinstance(error, OSError):
             raise
         raise ConfigError("cannot write in the log folder %s (%s)" % (log_dir, error.strerror)) from None
+    print("\n".join(architecture_lines(models)))  # once nothing can refuse the run any more
+    if tf1_checkpoint is not None:
+        print("Starting from the TF1 checkpoint %r (%s)" % (
+            tf1_checkpoint, "with its Adam state" if with_adam else "fresh Adam state"))
     loop_state.capture(0, 0, 0, np.arange(loop_state.permutation.shape[0], dtype=np.int32),
                        {key: [] for key in checkpoints.HISTORY_KEYS})
     print("Saving tensorboard logs to %r" % (log_dir,))
@@ -252,6 +255,7 @@ def _resume(config, models, optimizers, loop_state, num_batches, checked):
         print("Removed what interrupted checkpoint writes left: %s" % ", ".join(removed))
     run_checkpoints = checkpoints.RunCheckpoints(config.run.logdir, models, optimizers, loop_state)
     if not checkpoints.checkpoints_on_disk(run_checkpoints.directory):
+        print("\n".join(architecture_lines(models)))
         _restart(config, models, optimizers, loop_state)
         return run_checkpoints
     path = run_checkpoints.restore_latest()
@@ -259,6 +263,7 @@ def _resume(config, models, optimizers, loop_state, num_batches, checked):
     done = int(loop_state.batch_index.numpy())
     if not checked:
         check_not_complete(config, (iteration, epoch, done), num_batches)
+    print("\n".join(architecture_lines(models)))  # once nothing can refuse the run any more
     loop_state.restore_numpy_rng()
     print("Resuming %r from %s (epoch %d, batch %d of %d, iteration %d)" % (
         config.run.logdir, path, epoch, done, num_batches, iteration))
