@@ -136,51 +136,33 @@ def checkpoints_on_disk(directory):
     return [os.path.join(directory, "ckpt-%d" % number) for number in sorted(numbers)]
 
 
-def state_file_text(paths, now=None):
-    """The text of a `checkpoints/checkpoint` state file that lists `paths` (oldest first).
-
-    Paths are written relative to the folder, so a run folder can be moved or copied. Timestamps
-    are the files' times, capped at `now`, and the preserved-timestamp mark is 0: a
-    `tf.train.CheckpointManager` then tracks (and rotates) every listed checkpoint, whatever the
-    clock said when they were written.
-    """
-    now = time.time() if now is None else now
-    names = [os.path.basename(path) for path in paths]
-    times = [min(os.path.getmtime(path + ".index"), now) for path in paths]
-    lines = ['model_checkpoint_path: "%s"' % names[-1]]
-    lines += ['all_model_checkpoint_paths: "%s"' % name for name in names]
-    lines += ["all_model_checkpoint_timestamps: %r" % stamp for stamp in times]
-    lines.append("last_preserved_timestamp: 0.0")
-    return "\n".join(lines) + "\n"
-
-
 def sync_state_file(directory):
     """Makes `checkpoints/checkpoint` list exactly the complete checkpoints on disk (only the
-    process that holds the run's lock may call it). The file is replaced atomically, and only
-    when its text would change.
+    process that holds the run's lock may call it), replacing it atomically.
 
-    Returns:
-      True when the file was (re)written.
+    Paths are written relative to the folder, so a run folder can be moved or copied. Timestamps
+    are the files' times, capped at the clock, and the preserved-timestamp mark is 0: a
+    `tf.train.CheckpointManager` then tracks (and rotates) every listed checkpoint, whatever the
+    clock said when they were written.
 
     Raises:
       OSError: it cannot be written.
     """
     on_disk = checkpoints_on_disk(directory)
-    path = os.path.join(directory, "checkpoint")
     if not on_disk:
-        return False
-    text = state_file_text(on_disk)
-    try:
-        with open(path) as stream:
-            if stream.read() == text:
-                return False
-    except (OSError, UnicodeDecodeError):
-        pass
+        return
+    now = time.time()
+    names = [os.path.basename(path) for path in on_disk]
+    lines = ['model_checkpoint_path: "%s"' % names[-1]]
+    lines += ['all_model_checkpoint_paths: "%s"' % name for name in names]
+    lines += ["all_model_checkpoint_timestamps: %r" % min(os.path.getmtime(path + ".index"), now)
+              for path in on_disk]
+    lines.append("last_preserved_timestamp: 0.0")
+    path = os.path.join(directory, "checkpoint")
     temporary = "%s.tmp%d" % (path, os.getpid())
     with open(temporary, "w") as stream:
-        stream.write(text)
+        stream.write("\n".join(lines) + "\n")
     os.replace(temporary, path)
-    return True
 
 
 class RunCheckpoints:
