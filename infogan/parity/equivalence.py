@@ -90,6 +90,7 @@ def compare(placement, model_config, batch_size, iterations, seed):
       {"strategy": ..., "rows permuted": ...}, each (forward differences, gradient differences,
       per-iteration objective differences) against one device: {name: max relative difference}.
     """
+    import keras
     import tensorflow as tf
     from infogan import data
     from infogan.config import DEFAULT_MNIST_DIR
@@ -103,7 +104,7 @@ def compare(placement, model_config, batch_size, iterations, seed):
         return models, build_optimizers(models, 1e-3, 2e-4)
 
     strategy, one_device = placement.strategy, Placement()
-    tf.random.set_seed(seed)
+    keras.utils.set_random_seed(seed)  # Keras initialisers draw from Keras's seed, not tf.random's
     single, single_optimizers = build()
     permuted, permuted_optimizers = build()
     with placement.scope():
