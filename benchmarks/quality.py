@@ -1,24 +1,35 @@
-"""Disentanglement vs training time: train on MNIST with several seeds, evaluate after each epoch.
+"""Disentanglement over seeds: train on MNIST with several seeds, evaluate after each epoch.
 
-For every epoch (outer loop) and seed (inner loop, so an interrupted benchmark leaves a balanced
-table) it trains one more epoch of the run `<workdir>/<setting>/seed<k>` (resuming it from its
-epoch-end checkpoint, which is exact) and runs `infogan.tools.evaluate` on it: the Q network's
-unsupervised categorical accuracy on the 10000 MNIST test images (one-to-one by Hungarian
-matching, and many-to-one) and the continuous codes' correlations. Results are kept in
-`results.json` next to the runs, so a later call with a larger --epochs continues where this one
-stopped. Prints a markdown table: accuracy per seed and epoch, cumulative training wall time
-(--report prints it without training).
+Each seed's run `<workdir>/<setting>/seed<k>` is trained one epoch at a time (resumed from its
+epoch-end checkpoint, which is exact) and evaluated after each epoch with
+`infogan.tools.evaluate`: the Q network's unsupervised categorical accuracy on the 10000 MNIST
+test images (one-to-one by Hungarian matching, and many-to-one), NMI, ARI and the continuous codes'
+correlations. Seeds run one after the other, each to --epochs.
 
-    python benchmarks/quality.py --seeds 1234,1,2 --epochs 10
-    python benchmarks/quality.py --seeds 1234,1,2 --epochs 10 --set categorical_lambda=2
+The figures (numbers only) go to `<results_dir>/<setting>.json`, a file kept in the repository:
+with --commit, each new figure is committed as it comes in. A later call, on this machine or
+another, continues from that file: a seed whose epochs are all there is done; a seed whose run is
+on this machine goes on from its checkpoint; a seed recorded part-way on another machine is trained
+again from its start (its path cannot be continued elsewhere: rounding differs between CPUs), and
+its figures are replaced. Each figure records the CPU it was measured on.
+
+Prints, per epoch, the median and range over seeds of the one-to-one accuracy, NMI and ARI, and
+the fraction of seeds at >= 90% and >= 95%; then every seed's accuracy (--report prints them
+without training).
+
+    python benchmarks/quality.py --set recipe=paper --set fast=true --epochs 10 --commit
+    python benchmarks/quality.py --set recipe=paper --set fast=true --report
 
 --set changes a train.py flag (a field of TrainConfig or ModelConfig) from the default; runs with
-different settings live in different folders.
+different settings live in different folders and files.
 """
 import dataclasses
 import json
 import os
+import platform
 import resource
+import statistics
+import subprocess
 import sys
 import time
 
@@ -28,24 +39,29 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
-from infogan.config import TrainConfig, resumed_config, with_recipe  # noqa: E402
+from infogan.config import TrainConfig, load_run_config, resumed_config, with_recipe  # noqa: E402
 from infogan.model.config import ModelConfig  # noqa: E402
 
-flags.DEFINE_list("seeds", ["1234", "1", "2"], "Seeds (train.py --seed), one run each.")
+flags.DEFINE_list("seeds", ["1234", "1", "2", "3", "4"], "Seeds (train.py --seed), one run each.")
 flags.DEFINE_integer("epochs", 10, "Train and evaluate up to this many epochs.")
-flags.DEFINE_string("workdir", "quality_log",
-                    "Runs and results.json go under <workdir>/<setting>/.")
+flags.DEFINE_string("workdir", "quality_log", "The runs go under <workdir>/<setting>/.")
+flags.DEFINE_string("results_dir", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                "quality_results"),
+                    "The figures go to <results_dir>/<setting>.json.")
+flags.DEFINE_boolean("commit", False, "git-commit the results file after each new figure, so that "
+                     "a measurement survives the machine.")
 flags.DEFINE_multi_string("set", [], "KEY=VALUE: a train.py flag changed from its default.")
 flags.DEFINE_integer("max_images", None, "Train on the first N MNIST images (quick checks).")
-flags.DEFINE_boolean("report", False, "Only print the table of what results.json holds; train nothing.")
+flags.DEFINE_boolean("report", False, "Only print the tables of what the results file holds; "
+                     "train nothing.")
 flags.DEFINE_multi_string("time_to_accuracy", [], "Train nothing; print the time-to-accuracy table "
-                          "of this setting (a folder name under --workdir, e.g. defaults or "
+                          "of this setting (a results file's name without .json, e.g. defaults or "
                           "fast=true,recipe=paper); repeat the flag for several rows.")
 flags.DEFINE_list("thresholds", ["0.7", "0.9", "0.95"], "One-to-one accuracies of the time-to-"
                   "accuracy table.")
 FLAGS = flags.FLAGS
 
-RESULTS_FILE = "results.json"
+ACCURACY_LEVELS = (0.9, 0.95)  # the summary's "fraction of seeds at or above" columns
 _MODEL_FIELDS = {field.name for field in dataclasses.fields(ModelConfig)}
 _SKIPPED_FIELDS = {"model", "resume", "logdir", "seed", "epochs"}
 
@@ -85,17 +101,11 @@ def setting_name(assignments):
     return ",".join(sorted(assignments)).replace("/", "_") or "defaults"
 
 
-def train_one_more_epoch(run_dir, seed, epoch, train_changes, model_changes):
-    """Trains the run in `run_dir` up to `epoch` epochs, resuming it from its newest checkpoint.
-
-    A run folder left without any checkpoint (killed in its first minutes) is moved aside.
-    """
-    from infogan.training import checkpoints
+def train_to_epoch(run_dir, seed, epoch, train_changes, model_changes):
+    """Trains the run in `run_dir` up to `epoch` epochs: resumes it from its newest checkpoint, or
+    starts it when it has none."""
     from infogan.training import loop
-    has_checkpoint = os.path.exists(os.path.join(run_dir, checkpoints.CHECKPOINT_SUBDIR, "checkpoint"))
-    if os.path.exists(run_dir) and not has_checkpoint:
-        os.rename(run_dir, "%s.abandoned-%d" % (run_dir, time.time()))
-    if not has_checkpoint:
+    if not has_checkpoint(run_dir):
         config = TrainConfig(model=dataclasses.replace(ModelConfig(), **model_changes), seed=seed,
                              epochs=epoch, logdir=run_dir, progress_bar=False, status_every=0,
                              max_images=FLAGS.max_images, **train_changes)
@@ -108,6 +118,77 @@ def train_one_more_epoch(run_dir, seed, epoch, train_changes, model_changes):
         loop.train(config)
     except loop.RunComplete:
         pass  # trained up to `epoch` by an earlier call that stopped before its evaluation
+
+
+def has_checkpoint(run_dir):
+    from infogan.training import checkpoints
+    return bool(checkpoints.checkpoints_on_disk(os.path.join(run_dir, checkpoints.CHECKPOINT_SUBDIR)))
+
+
+def epochs_on_disk(run_dir):
+    """How many epochs the run in `run_dir` was last asked to train (its newest checkpoint is at
+    or before their end); 0 when it has no checkpoint."""
+    if not has_checkpoint(run_dir):
+        return 0
+    return load_run_config(run_dir).run.epochs
+
+
+def recorded_epochs(seed_results):
+    """The number of epochs recorded one after the other from epoch 1."""
+    epoch = 0
+    while str(epoch + 1) in seed_results:
+        epoch += 1
+    return epoch
+
+
+def set_aside(run_dir):
+    if os.path.exists(run_dir):
+        os.rename(run_dir, "%s.set-aside-%d" % (run_dir, time.time()))
+
+
+def advance_seed(seed, seed_results, target, setting_dir, changes, record):
+    """Trains and evaluates one seed epoch by epoch up to `target`, calling `record(epoch)` after
+    each new figure. A seed recorded further than its run on this machine got is started again."""
+    run_dir = os.path.join(setting_dir, "seed%d" % seed)
+    done = recorded_epochs(seed_results)
+    if done >= target:
+        return
+    if epochs_on_disk(run_dir) < done:
+        print("seed %d: epochs 1-%d were measured on another machine (%s) and its run is not here; "
+              "training it again from its start, replacing them" % (
+                  seed, done, seed_results[str(done)].get("cpu", "unknown CPU")), flush=True)
+        seed_results.clear()
+        done = 0
+    if done == 0 and not has_checkpoint(run_dir):
+        set_aside(run_dir)  # killed in its first minutes: nothing to resume from
+    for epoch in range(done + 1, target + 1):
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
+        train_to_epoch(run_dir, seed, epoch, *changes)
+        seconds = time.perf_counter() - start
+        entry = measure(run_dir)
+        previous = seed_results.get(str(epoch - 1), {}).get("train_seconds", 0.0)
+        entry.update(train_seconds=previous + seconds, epoch_seconds=seconds,
+                     epoch_cpu_seconds=_cpu_seconds() - cpu_start, cpu=cpu_name())
+        seed_results[str(epoch)] = entry
+        record(seed, epoch, entry)
+
+
+def cpu_name():
+    """The CPU's model name and its 16-bit matrix features, as lscpu names them."""
+    name, flags_seen = platform.processor() or "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    name = value.strip()
+                elif key.strip() == "flags":
+                    flags_seen = set(value.split())
+                    break
+    except OSError:
+        pass
+    features = [flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags_seen]
+    return "%s, %d cores%s" % (name, os.cpu_count(), (" (%s)" % ", ".join(features)) if features else "")
 
 
 def measure(run_dir):
@@ -133,24 +214,58 @@ def save_results(path, results):
     os.replace(path + ".tmp", path)  # a kill never leaves a half-written file
 
 
-def print_table(results, seeds, epochs):
-    """Markdown: one row per epoch; per seed one-to-one % and cumulative training minutes."""
-    print("| epoch | " + " | ".join("seed %s: 1-to-1 / many-to-1 / train min" % s for s in seeds)
-          + " | seeds >= 95% |")
-    print("|---|" + "---|" * len(seeds) + "---|")
+def seed_table(results, seeds, epochs):
+    """Markdown lines: one row per epoch; per seed, one-to-one / many-to-one % and cumulative
+    training minutes."""
+    lines = ["| epoch | " + " | ".join("seed %s: 1-to-1 / many-to-1 / train min" % s for s in seeds)
+             + " |", "|---|" + "---|" * len(seeds)]
     for epoch in range(1, epochs + 1):
-        cells, reached = [], 0
-        for seed in seeds:
-            entry = results.get(str(seed), {}).get(str(epoch))
-            if entry is None:
-                cells.append("not run")
-                continue
-            reached += entry["one_to_one"] >= 0.95
-            cells.append("%.1f%% / %.1f%% / %.1f" % (100 * entry["one_to_one"],
-                                                   100 * entry["many_to_one"],
-                                                   entry["train_seconds"] / 60))
-        if any(cell != "not run" for cell in cells):
-            print("| %d | %s | %d |" % (epoch, " | ".join(cells), reached))
+        entries = [results.get(str(seed), {}).get(str(epoch)) for seed in seeds]
+        if any(entries):
+            lines.append("| %d | %s |" % (epoch, " | ".join(
+                "not run" if entry is None else "%.1f%% / %.1f%% / %.1f" % (
+                    100 * entry["one_to_one"], 100 * entry["many_to_one"],
+                    entry["train_seconds"] / 60) for entry in entries)))
+    return lines
+
+
+def _median_range(values, scale, digits):
+    text = "%%.%df" % digits
+    return "%s (%s-%s)" % tuple(text % (scale * v) for v in (
+        statistics.median(values), min(values), max(values)))
+
+
+def summary_table(results, seeds, epochs):
+    """Markdown lines: per epoch, over the seeds measured there, the median (min-max) of the
+    one-to-one accuracy, NMI and ARI, and how many seeds reached each of ACCURACY_LEVELS."""
+    lines = ["| epoch | seeds | one-to-one % median (min-max) | NMI | ARI | " + " | ".join(
+        ">= %g%%" % (100 * level) for level in ACCURACY_LEVELS) + " |",
+        "|---|---|---|---|---|" + "---|" * len(ACCURACY_LEVELS)]
+    for epoch in range(1, epochs + 1):
+        entries = [results[str(seed)][str(epoch)] for seed in seeds
+                   if str(epoch) in results.get(str(seed), {})]
+        if not entries:
+            continue
+        accuracies = [entry["one_to_one"] for entry in entries]
+        lines.append("| %d | %d | %s | %s | %s | %s |" % (
+            epoch, len(entries), _median_range(accuracies, 100, 1),
+            _median_range([entry["nmi"] for entry in entries], 1, 3),
+            _median_range([entry["ari"] for entry in entries], 1, 3),
+            " | ".join("%d/%d" % (sum(a >= level for a in accuracies), len(entries))
+                       for level in ACCURACY_LEVELS)))
+    return lines
+
+
+def commit_results(path, message):
+    """Commits the results file alone (other staged changes stay staged); warns on failure."""
+    folder = os.path.dirname(os.path.abspath(path))
+    for command in (["git", "add", "--", path], ["git", "commit", "-q", "-m", message, "--", path]):
+        done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+        if done.returncode != 0:
+            print("quality: warning: %s failed: %s" % (" ".join(command[:2]),
+                                                       (done.stderr or done.stdout).strip()),
+                  file=sys.stderr, flush=True)
+            return
 
 
 def _cpu_seconds():
@@ -176,7 +291,7 @@ def _spread(values, digits):
     return "%s (%s-%s)" % (text % (sum(values) / len(values)), text % min(values), text % max(values))
 
 
-def time_to_accuracy_table(workdir, settings, thresholds):
+def time_to_accuracy_table(results_dir, settings, thresholds):
     """Markdown: per setting, its seeds and how many epochs each ran; per threshold, how many
     seeds reached it, then the epochs and the CPU minutes of training it took (mean (min-max) over
     those seeds), and the best run's. CPU time (user + system of the training process) does not
@@ -185,7 +300,7 @@ def time_to_accuracy_table(workdir, settings, thresholds):
         "%.0f%%: reached / epochs / CPU minutes / best" % (100 * t) for t in thresholds) + " |",
         "|---|---|---|---|" + "---|" * len(thresholds)]
     for setting in settings:
-        results = load_results(os.path.join(workdir, setting, RESULTS_FILE))
+        results = load_results(os.path.join(results_dir, setting + ".json"))
         epoch_minutes = sorted(entry["epoch_cpu_seconds"] / 60 for seed in results.values()
                                for entry in seed.values())
         runs = sorted(len(seed) for seed in results.values()) or [0]
@@ -207,7 +322,7 @@ def main(argv):
     del argv
     absl_logging.set_verbosity(absl_logging.WARNING)
     if FLAGS.time_to_accuracy:
-        print("\n".join(time_to_accuracy_table(FLAGS.workdir, FLAGS.time_to_accuracy,
+        print("\n".join(time_to_accuracy_table(FLAGS.results_dir, FLAGS.time_to_accuracy,
                                                [float(t) for t in FLAGS.thresholds])))
         return
     try:
@@ -215,36 +330,33 @@ def main(argv):
         seeds = [int(seed) for seed in FLAGS.seeds]
     except ValueError as error:
         sys.exit("quality: error: %s" % error)
-    # as infogan-train does, before TensorFlow loads
-    TrainConfig(**train_changes).execution.policy().prepare_process()
-    setting_dir = os.path.join(FLAGS.workdir, setting_name(FLAGS.set))
-    os.makedirs(setting_dir, exist_ok=True)
-    results_path = os.path.join(setting_dir, RESULTS_FILE)
+    setting = setting_name(FLAGS.set)
+    results_path = os.path.join(FLAGS.results_dir, setting + ".json")
     results = load_results(results_path)
-    for epoch in range(1, 0 if FLAGS.report else FLAGS.epochs + 1):
-        for seed in seeds:
-            seed_results = results.setdefault(str(seed), {})
-            if str(epoch) in seed_results:
-                continue
-            if epoch > 1 and str(epoch - 1) not in seed_results:
-                continue  # its previous epoch failed; nothing to resume from
-            run_dir = os.path.join(setting_dir, "seed%d" % seed)
-            start, cpu_start = time.perf_counter(), _cpu_seconds()
-            train_one_more_epoch(run_dir, seed, epoch, train_changes, model_changes)
-            seconds = time.perf_counter() - start
-            entry = measure(run_dir)
-            previous = seed_results.get(str(epoch - 1), {}).get("train_seconds", 0.0)
-            entry.update(train_seconds=previous + seconds, epoch_seconds=seconds,
-                         epoch_cpu_seconds=_cpu_seconds() - cpu_start)
-            seed_results[str(epoch)] = entry
-            save_results(results_path, results)
-            print("seed %d epoch %d: one-to-one %.2f%%, many-to-one %.2f%%, %.0f s" % (
-                seed, epoch, 100 * entry["one_to_one"], 100 * entry["many_to_one"], seconds),
-                flush=True)
     if not FLAGS.report:
+        # as infogan-train does, before TensorFlow loads
+        TrainConfig(**train_changes).execution.policy().prepare_process()
+        setting_dir = os.path.join(FLAGS.workdir, setting)
+        os.makedirs(setting_dir, exist_ok=True)
+        os.makedirs(FLAGS.results_dir, exist_ok=True)
+
+        def record(seed, epoch, entry):
+            save_results(results_path, results)
+            line = "%s, seed %d epoch %d: one-to-one %.2f%%, many-to-one %.2f%%, NMI %.3f, %.0f s" % (
+                setting, seed, epoch, 100 * entry["one_to_one"], 100 * entry["many_to_one"],
+                entry["nmi"], entry["epoch_seconds"])
+            print(line, flush=True)
+            if FLAGS.commit:
+                commit_results(results_path, "quality: " + line)
+
+        for seed in seeds:
+            advance_seed(seed, results.setdefault(str(seed), {}), FLAGS.epochs, setting_dir,
+                         (train_changes, model_changes), record)
         print("setting: %s; peak RSS of this process %.2f GB" % (
-            setting_name(FLAGS.set), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20))
-    print_table(results, seeds, FLAGS.epochs)
+            setting, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20))
+    print("\n".join(summary_table(results, seeds, FLAGS.epochs)))
+    print()
+    print("\n".join(seed_table(results, seeds, FLAGS.epochs)))
 
 
 if __name__ == "__main__":

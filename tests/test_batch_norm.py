@@ -1,5 +1,6 @@
 """Each batch norm against a NumPy computation of docs/tf1_semantics.md §3, both modes, several steps."""
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
@@ -88,3 +89,46 @@ def test_gradient_flows_through_batch_statistics():
     # Normalised columns sum to beta * n whatever x is, so d(sum)/dx is zero only if the
     # batch statistics are differentiated (they would not be with stop_gradient).
     np.testing.assert_allclose(tape.gradient(total, x), np.zeros((4, 3)), atol=1e-5)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_paper_fc_batch_norm_has_gamma_epsilon_1e5_decay_09_and_always_updates(fused):
+    """openai/InfoGAN's batch norm on fc layers (the Q network's included): as its conv ones."""
+    from infogan.model.config import PAPER_FC_BATCH_NORM
+    from infogan.model.execution import FAITHFUL, ExecutionPolicy
+    layer = FcBatchNorm(update_moving_statistics=False, style=PAPER_FC_BATCH_NORM,
+                        execution=ExecutionPolicy.from_settings(fast=True) if fused else FAITHFUL)
+    layer.build((None, 5))
+    gamma = layer.gamma.numpy()
+    assert abs(gamma.mean() - 1) < 0.1 and gamma.std() > 0
+    moving_mean, moving_var = np.zeros(5), np.ones(5)
+    for x in batches((6, 5), 3, seed=7):
+        out = layer(x, training=True).numpy()
+        mean, var = x.mean(axis=0), x.var(axis=0)
+        np.testing.assert_allclose(out, (x - mean) / np.sqrt(var + 1e-5) * gamma, RTOL, ATOL)
+        moving_mean -= (moving_mean - mean) * 0.1
+        moving_var -= (moving_var - var) * 0.1
+        np.testing.assert_allclose(layer.moving_mean.numpy(), moving_mean, RTOL, ATOL)
+        np.testing.assert_allclose(layer.moving_variance.numpy(), moving_var, RTOL, ATOL)
+    x = batches((6, 5), 1, seed=8)[0]
+    np.testing.assert_allclose(layer(x, training=False).numpy(),
+                               (x - moving_mean) / np.sqrt(moving_var + 1e-5) * gamma, RTOL, ATOL)
+
+
+def test_the_fc_batch_norm_flag_reaches_every_fc_layer_and_the_default_is_tf1():
+    import dataclasses
+    from infogan.cli import train as train_cli
+    from infogan.model.config import PAPER_FC_BATCH_NORM, TF1_FC_BATCH_NORM, ModelConfig
+    from infogan.model.models import build_models
+    assert ModelConfig().fc_batch_norm == TF1_FC_BATCH_NORM
+    assert "fc_batch_norm" in train_cli.BEYOND_TF1_FLAGS
+    assert "fc_batch_norm" not in train_cli.RESUME_FLAGS  # it shapes the variables
+    small = ModelConfig(generator="fc:16,fc:7x7x4,reshape:7:7:4,deconv:4:4:1:sigmoid",
+                        discriminator="conv:4:2:4:lrelu,fc:16:lrelu")
+    for style, has_gamma in ((TF1_FC_BATCH_NORM, False), (PAPER_FC_BATCH_NORM, True)):
+        models = build_models(dataclasses.replace(small, fc_batch_norm=style), (28, 28, 1))
+        norms = [layer for network in (models.generator, models.discriminator, models.q_network)
+                 for layer in network._flatten_layers() if isinstance(layer, FcBatchNorm)]
+        assert len(norms) == 4  # G's two fc layers, D's, Q's
+        assert all((norm.gamma is not None) == has_gamma for norm in norms)
+        assert norms[-1].update_moving_statistics == has_gamma  # Q's: the TF1 code never updated it

@@ -66,34 +66,63 @@ def test_settings_are_typed_like_the_defaults():
             quality.parse_settings(bad)
 
 
-def run_quality(workdir, epochs, *extra):
+def run_quality(folder, epochs, *extra, machine="here"):
+    """quality.py, its runs in `folder`/`machine`, its results in `folder`/results."""
     return run_script("quality.py", "--seeds", "7", "--epochs", str(epochs), "--max_images", "64",
-                      "--set", "batch_size=32", "--set", "plot_every=1000", "--workdir", workdir,
-                      *extra)
+                      "--set", "batch_size=32", "--set", "plot_every=1000",
+                      "--workdir", os.path.join(folder, machine),
+                      "--results_dir", os.path.join(folder, "results"), *extra)
+
+
+def table_lines(output):
+    return [line for line in output.splitlines() if line.startswith("| ")]
 
 
 @pytest.mark.slow
-def test_tiny_run_then_continued(tmp_path):
+def test_tiny_run_then_continued_here_then_on_another_machine(tmp_path):
     first = run_quality(str(tmp_path), 1)
     assert first.returncode == 0, first.stderr
     assert "seed 7 epoch 1: one-to-one" in first.stdout
-    results_path = tmp_path / "batch_size=32,plot_every=1000" / "results.json"
+    results_path = tmp_path / "results" / "batch_size=32,plot_every=1000.json"
     epoch1 = json.loads(results_path.read_text())["7"]["1"]
     assert 0.1 <= epoch1["one_to_one"] <= epoch1["many_to_one"] <= 1.0
-    assert sum(map(sum, epoch1["confusion"])) == 10000
+    assert sum(map(sum, epoch1["confusion"])) == 10000 and epoch1["cpu"]
 
     second = run_quality(str(tmp_path), 2)  # epoch 1 is kept, epoch 2 resumes the run
     assert second.returncode == 0, second.stderr
     assert "seed 7 epoch 1" not in second.stdout and "seed 7 epoch 2: one-to-one" in second.stdout
     results = json.loads(results_path.read_text())["7"]
     assert results["1"] == epoch1 and results["2"]["train_seconds"] > epoch1["train_seconds"]
-    table = [line for line in second.stdout.splitlines() if line.startswith("| ")]
-    assert len(table) == 3 and table[1].startswith("| 1 | ") and table[2].startswith("| 2 | ")
+    table = table_lines(second.stdout)
+    assert table[0].startswith("| epoch | seeds | one-to-one % median (min-max) | NMI | ARI | >= 90%")
+    assert table[1].startswith("| 1 | 1 | %.1f (" % (100 * epoch1["one_to_one"]))
+    assert table[2].startswith("| 2 | 1 | ") and table[3].startswith("| epoch | seed 7: ")
+    assert len(table) == 6 and table[4].startswith("| 1 | ") and table[5].startswith("| 2 | ")
 
     report = run_quality(str(tmp_path), 5, "--report")  # prints what is there, trains nothing
     assert report.returncode == 0, report.stderr
-    assert [line for line in report.stdout.splitlines() if line.startswith("| ")] == table
+    assert table_lines(report.stdout) == table
     assert json.loads(results_path.read_text())["7"] == results
+
+    # Another machine: the results file came with the repository, the run did not. A seed that
+    # is done stays; one to be continued is trained again from its start.
+    assert "seed 7 epoch" not in run_quality(str(tmp_path), 2, machine="elsewhere").stdout
+    moved = run_quality(str(tmp_path), 3, machine="elsewhere")
+    assert moved.returncode == 0, moved.stderr
+    assert "epochs 1-2 were measured on another machine" in moved.stdout
+    assert all("seed 7 epoch %d: one-to-one" % epoch in moved.stdout for epoch in (1, 2, 3))
+    assert set(json.loads(results_path.read_text())["7"]) == {"1", "2", "3"}
+
+
+def test_the_summary_gives_median_range_and_fractions_over_seeds():
+    quality = load_script()
+    entry = lambda accuracy: {"one_to_one": accuracy, "nmi": accuracy - 0.1, "ari": accuracy - 0.2}  # noqa: E731
+    results = {"1": {"1": entry(0.5), "2": entry(0.96)}, "2": {"1": entry(0.7), "2": entry(0.91)},
+               "3": {"1": entry(0.6)}}
+    lines = quality.summary_table(results, [1, 2, 3], 3)
+    assert lines[2] == "| 1 | 3 | 60.0 (50.0-70.0) | 0.500 (0.400-0.600) | 0.400 (0.300-0.500) | 0/3 | 0/3 |"
+    assert lines[3] == "| 2 | 2 | 93.5 (91.0-96.0) | 0.835 (0.810-0.860) | 0.735 (0.710-0.760) | 2/2 | 1/2 |"
+    assert len(lines) == 4  # epoch 3: nothing measured
 
 
 @pytest.mark.slow
@@ -143,8 +172,7 @@ def test_time_to_accuracy_table_counts_epochs_and_cpu_minutes(tmp_path):
     runs = {"1": {"1": {"one_to_one": 0.5, "epoch_cpu_seconds": 60},
                   "2": {"one_to_one": 0.92, "epoch_cpu_seconds": 90}},
             "2": {"1": {"one_to_one": 0.75, "epoch_cpu_seconds": 120}}}
-    (tmp_path / "a=1,b=2").mkdir()
-    (tmp_path / "a=1,b=2" / "results.json").write_text(json.dumps(runs))
+    (tmp_path / "a=1,b=2.json").write_text(json.dumps(runs))
     header, _, row = quality.time_to_accuracy_table(str(tmp_path), ["a=1,b=2"], [0.7, 0.9, 0.95])
     cells = row.strip("| ").split(" | ")
     assert cells[:4] == ["a=1,b=2", "2", "1-2", "1.5"]  # median of 1, 1.5 and 2 minutes an epoch

@@ -247,6 +247,9 @@ def test_the_paper_recipe_sets_its_values_and_explicit_flags_win():
     (dict(fast=True), "--fast"), (dict(precision="mixed_bfloat16"), "--precision mixed_bfloat16"),
     (dict(recipe="paper"), "--recipe paper"),
     (dict(model=model_config(style_noise="uniform")), "--style_noise uniform"),
+    (dict(model=model_config(weight_init="paper")), "--weight_init paper"),
+    (dict(model=model_config(fc_batch_norm="paper")), "--fc_batch_norm paper"),
+    (dict(model=model_config(mutual_info_loss="gan_losses")), "--mutual_info_loss gan_losses"),
     (dict(model=model_config(discriminator="conv:4:2:64:lrelu:nobn,fc:16:lrelu")), ":bn / :nobn"),
 ])
 def test_parity_refuses_what_the_tf1_code_cannot_compute(changes, named):

@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from infogan.model import replicas
+from infogan.model.config import PAPER_FC_BATCH_NORM, TF1_FC_BATCH_NORM
 from infogan.model.execution import FAITHFUL
 
 CONV_EMA_DECAY = 0.9
@@ -141,19 +142,33 @@ class ConvBatchNorm(_BatchNorm):
 
 
 class FcBatchNorm(_BatchNorm):
-    """Batch norm of the fully connected layers: beta only (no gamma), epsilon 1e-3.
+    """Batch norm of the fully connected layers.
 
-    Moving statistics start at mean 0 / variance 1 and follow decay 0.999 with the biased batch
-    variance. With `update_moving_statistics=False` they are never updated: the TF1 code never
-    ran the update ops of the Q network's batch norm.
+    As the TF1 code's (`style` TF1_FC_BATCH_NORM): beta only (no gamma), epsilon 1e-3, moving
+    statistics that start at mean 0 / variance 1 and follow decay 0.999 with the biased batch
+    variance. With `update_moving_statistics=False` they are never updated: the TF1 code never ran
+    the update ops of the Q network's batch norm. As openai/InfoGAN's (PAPER_FC_BATCH_NORM): what
+    its conv layers do too, gamma ~ N(1, 0.02), epsilon 1e-5, decay 0.9, always updated.
     """
 
-    def __init__(self, update_moving_statistics=True, execution=FAITHFUL, **kwargs):
+    def __init__(self, update_moving_statistics=True, execution=FAITHFUL, style=TF1_FC_BATCH_NORM,
+                 **kwargs):
         super().__init__(execution=execution, **kwargs)
-        self.update_moving_statistics = update_moving_statistics
+        self.paper = style == PAPER_FC_BATCH_NORM
+        self.update_moving_statistics = update_moving_statistics or self.paper
+        self.epsilon = CONV_EPSILON if self.paper else FC_EPSILON
+        # slim's batch_norm computes 1 - decay in Python, then casts to float32; TF1's
+        # ExponentialMovingAverage (the conv layers' and openai/InfoGAN's) in float32.
+        self.complement = (1.0 - tf.constant(CONV_EMA_DECAY, tf.float32) if self.paper
+                           else tf.constant(1.0 - FC_MOVING_DECAY, tf.float32))
 
     def build(self, input_shape):
         channels = input_shape[-1]
+        self.gamma = None
+        if self.paper:
+            self.gamma = self.add_weight(
+                name="gamma", shape=(channels,),
+                initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02))
         self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros")
         self.moving_mean = self.add_weight(name="moving_mean", shape=(channels,), initializer="zeros",
                                            trainable=False, aggregation=STATISTICS)
@@ -161,29 +176,27 @@ class FcBatchNorm(_BatchNorm):
                                                initializer="ones", trainable=False,
                                                aggregation=STATISTICS)
 
+    def _update_moving_statistics(self, mean, variance):
+        if self.update_moving_statistics:
+            _moving_average_update(self.moving_mean, mean, self.complement)
+            _moving_average_update(self.moving_variance, variance, self.complement)
+
     def call(self, inputs, training=False):
         if self.runs_fused():
             return self._fused_call(inputs, training)
         if training:
             axes = list(range(len(inputs.shape) - 1))
             mean, variance = replicas.moments(inputs, axes=axes)
-            if self.update_moving_statistics:
-                # slim's batch_norm computes 1 - decay in Python, then casts to float32.
-                complement = tf.constant(1.0 - FC_MOVING_DECAY, tf.float32)
-                _moving_average_update(self.moving_mean, mean, complement)
-                _moving_average_update(self.moving_variance, variance, complement)
+            self._update_moving_statistics(mean, variance)
         else:
             mean, variance = self.moving_mean, self.moving_variance
-        return tf.nn.batch_normalization(inputs, mean, variance, self.beta, None, FC_EPSILON)
+        return tf.nn.batch_normalization(inputs, mean, variance, self.beta, self.gamma, self.epsilon)
 
     def _fused_call(self, inputs, training):
-        ones = tf.ones_like(self.beta)  # no gamma
+        scale = tf.ones_like(self.beta) if self.gamma is None else self.gamma
         if not training:
-            return fused_batch_norm(inputs, ones, self.beta, FC_EPSILON, self.moving_mean,
+            return fused_batch_norm(inputs, scale, self.beta, self.epsilon, self.moving_mean,
                                     self.moving_variance)[0]
-        outputs, mean, variance = fused_batch_norm(inputs, ones, self.beta, FC_EPSILON)
-        if self.update_moving_statistics:
-            complement = tf.constant(1.0 - FC_MOVING_DECAY, tf.float32)
-            _moving_average_update(self.moving_mean, mean, complement)
-            _moving_average_update(self.moving_variance, variance, complement)
+        outputs, mean, variance = fused_batch_norm(inputs, scale, self.beta, self.epsilon)
+        self._update_moving_statistics(mean, variance)
         return outputs

@@ -16,6 +16,19 @@ MUTUAL_INFO_LOSSES = (SEPARATE_UPDATE, GAN_LOSSES)
 TF1_INIT = "tf1"      # the TF1 code: Glorot-uniform weights (contrib layers' default)
 PAPER_INIT = "paper"  # openai/InfoGAN: N(0, 0.02), truncated for convolutions
 WEIGHT_INITS = (TF1_INIT, PAPER_INIT)
+# How the fully connected layers' batch norms compute (the conv ones are the same in both codes):
+TF1_FC_BATCH_NORM = "tf1"      # the TF1 code's slim batch norm: no gamma, epsilon 1e-3, decay 0.999
+PAPER_FC_BATCH_NORM = "paper"  # openai/InfoGAN's, as on its conv layers: gamma, 1e-5, decay 0.9
+FC_BATCH_NORMS = (TF1_FC_BATCH_NORM, PAPER_FC_BATCH_NORM)
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkOptions:
+    """What every layer of the networks reads from the ModelConfig: how its weights start
+    (a WEIGHT_INITS name) and how its fully connected batch norm computes (a FC_BATCH_NORMS
+    name)."""
+    weight_init: str = TF1_INIT
+    fc_batch_norm: str = TF1_FC_BATCH_NORM
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,9 +68,19 @@ class ModelConfig:
         TF1_INIT, "How the weights start: tf1 (the TF1 code's Glorot-uniform) or paper (the InfoGAN "
         "paper's code: weights N(0, 0.02), truncated at two standard deviations for convolutions; "
         "biases 0 and batch-norm gamma N(1, 0.02) in both).", BEYOND_TF1, choices=WEIGHT_INITS)
+    fc_batch_norm: str = option(
+        TF1_FC_BATCH_NORM, "The fully connected layers' batch norm: tf1 (the TF1 code's: no gamma, "
+        "epsilon 1e-3, moving statistics with decay 0.999, never updated in the Q network) or paper "
+        "(the InfoGAN paper's code's, as on the conv layers: gamma N(1, 0.02), epsilon 1e-5, decay "
+        "0.9, updated in every network).", BEYOND_TF1, choices=FC_BATCH_NORMS, shapes_weights=True)
     style_noise: str = option(NORMAL_STYLE, "The style noise's distribution: normal (the TF1 "
                               "code's N(0, 1)) or uniform (openai/InfoGAN's U(-1, 1)).", BEYOND_TF1,
                               choices=STYLE_NOISES)
+
+    @property
+    def network_options(self):
+        """The NetworkOptions that every layer reads."""
+        return NetworkOptions(self.weight_init, self.fc_batch_norm)
 
     @property
     def z_size(self):

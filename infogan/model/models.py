@@ -35,16 +35,16 @@ def build_models(config, image_shape, execution=FAITHFUL):
       InfoGANModels whose variables all exist.
     """
     generator = Generator(config.generator, use_batch_norm=config.use_batch_norm,
-                          execution=execution, weight_init=config.weight_init)
+                          execution=execution, options=config.network_options)
     # Building in inference mode creates every variable without touching any statistic.
     generator(tf.zeros([1, config.z_size]), training=False)
     discriminator = Discriminator(config.discriminator, use_batch_norm=config.use_batch_norm,
-                                  execution=execution, weight_init=config.weight_init)
+                                  execution=execution, options=config.network_options)
     hidden = discriminator(tf.zeros([1] + list(image_shape)), training=False)["hidden"]
     q_network = None
     if config.infogan:
         q_network = MutualInfoHead(config.q_output_width, execution=execution,
-                                   weight_init=config.weight_init)
+                                   options=config.network_options)
         q_network(hidden, training=False)
     return InfoGANModels(config, generator, discriminator, q_network, tuple(image_shape), execution)
 

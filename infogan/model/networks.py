@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from infogan.model.architecture import describe_network, parse_architecture
 from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
-from infogan.model.config import PAPER_INIT, TF1_INIT
+from infogan.model.config import PAPER_INIT, NetworkOptions
 from infogan.model.execution import FAITHFUL, MAX_LEAKY_RELU, NATIVE_LEAKY_RELU
 
 LRELU_LEAK = 0.01
@@ -62,7 +62,7 @@ def activation_for(name, execution):
 class WeightLayer(keras.layers.Layer):
     """A conv, deconv or dense layer with TF1-contrib semantics.
 
-    Glorot-uniform weights (or the paper's, see `weight_init`); a zero-initialised bias only when
+    Glorot-uniform weights (or the paper's, see `options`); a zero-initialised bias only when
     there is no batch norm; then the batch norm, then the activation.
 
     Args:
@@ -70,18 +70,19 @@ class WeightLayer(keras.layers.Layer):
       activation: a key of ACTIVATIONS.
       batch_norm: None, or a ConvBatchNorm / FcBatchNorm layer applied before the activation.
       execution: the ExecutionPolicy (which kernels, which product dtype).
-      weight_init: TF1_INIT (Glorot-uniform weights) or PAPER_INIT (N(0, 0.02)).
+      options: the NetworkOptions; its weight_init: TF1_INIT (Glorot-uniform weights) or
+        PAPER_INIT (N(0, 0.02)).
     """
 
     def __init__(self, num_outputs, activation="relu", batch_norm=None, execution=FAITHFUL,
-                 weight_init=TF1_INIT, **kwargs):
+                 options=NetworkOptions(), **kwargs):
         # Keras would cast 16-bit inputs to float32; the layer decides (see `call`).
         super().__init__(autocast=False, **kwargs)
         self.num_outputs = num_outputs
         self.activation_name = activation
         self.batch_norm = batch_norm
         self.execution = execution
-        self.weight_init = weight_init
+        self.weight_init = options.weight_init
         self._activation = activation_for(activation, execution)
 
     def kernel_shape(self, input_shape):
@@ -179,18 +180,19 @@ class Dense(WeightLayer):
         return tf.reshape(outputs, tf.concat([tf.shape(inputs)[:-1], [self.num_outputs]], 0))
 
 
-def _make_layer(spec, index, batch_norm_on, num_passes, execution, weight_init):
+def _make_layer(spec, index, batch_norm_on, num_passes, execution, options):
     name = "layer_%d" % index
     if spec.kind == "fc":
-        norm = FcBatchNorm(execution=execution, name="BatchNorm") if batch_norm_on else None
+        norm = (FcBatchNorm(execution=execution, style=options.fc_batch_norm, name="BatchNorm")
+                if batch_norm_on else None)
         return Dense(spec.num_outputs, activation=spec.activation, batch_norm=norm,
-                     execution=execution, weight_init=weight_init, name=name)
+                     execution=execution, options=options, name=name)
     norm = (ConvBatchNorm(num_passes=num_passes, execution=execution, name="batch_norm")
             if batch_norm_on else None)
     layer_class = Conv if spec.kind == "conv" else Deconv
     return layer_class(spec.num_outputs, spec.kernel_size, spec.stride,
                        activation=spec.activation, batch_norm=norm, execution=execution,
-                       weight_init=weight_init, name=name)
+                       options=options, name=name)
 
 
 class Network(keras.layers.Layer):
@@ -204,10 +206,11 @@ class Network(keras.layers.Layer):
       num_passes: independent conv batch-norm statistics sets (see ConvBatchNorm).
       debug: print the TF1 architecture lines on construction.
       execution: the ExecutionPolicy (default: the TF1 code's kernels).
+      options: the NetworkOptions (default: the TF1 code's weights and batch norms).
     """
 
     def __init__(self, description, use_batch_norm=True, strip_batchnorm_from_last_layer=False,
-                 num_passes=1, debug=False, execution=FAITHFUL, weight_init=TF1_INIT, **kwargs):
+                 num_passes=1, debug=False, execution=FAITHFUL, options=NetworkOptions(), **kwargs):
         super().__init__(**kwargs)
         self.description = description
         self.specs = parse_architecture(description)
@@ -222,8 +225,7 @@ class Network(keras.layers.Layer):
             is_last = position + 1 == len(self.specs)
             batch_norm_on = spec.batch_norm if spec.batch_norm is not None else (
                 use_batch_norm and not (is_last and strip_batchnorm_from_last_layer))
-            layer = _make_layer(spec, weight_index, batch_norm_on, num_passes, execution,
-                                weight_init)
+            layer = _make_layer(spec, weight_index, batch_norm_on, num_passes, execution, options)
             setattr(self, layer.name, layer)
             self._layer_names.append(layer.name)
             weight_index += 1
@@ -252,10 +254,10 @@ class Generator(Network):
     """The generator: a Network without batch norm on its last layer."""
 
     def __init__(self, description, use_batch_norm=True, debug=False, name="generator",
-                 execution=FAITHFUL, weight_init=TF1_INIT):
+                 execution=FAITHFUL, options=NetworkOptions()):
         super().__init__(description, use_batch_norm=use_batch_norm,
                          strip_batchnorm_from_last_layer=True, debug=debug, name=name,
-                         execution=execution, weight_init=weight_init)
+                         execution=execution, options=options)
 
 
 class Discriminator(Network):
@@ -265,11 +267,11 @@ class Discriminator(Network):
     """
 
     def __init__(self, description, use_batch_norm=True, debug=False, name="discriminator",
-                 execution=FAITHFUL, weight_init=TF1_INIT):
+                 execution=FAITHFUL, options=NetworkOptions()):
         super().__init__(description, use_batch_norm=use_batch_norm, num_passes=2, debug=debug,
-                         name=name, execution=execution, weight_init=weight_init)
+                         name=name, execution=execution, options=options)
         self.prob_projection = Dense(1, activation="sigmoid", name="prob_projection",
-                                     execution=execution, weight_init=weight_init)
+                                     execution=execution, options=options)
 
     def call(self, images, training=False, pass_index=FAKE_PASS):
         features = super().call(images, training=training, pass_index=pass_index)
@@ -293,19 +295,19 @@ def _flat_size(tensor):
 class MutualInfoHead(keras.layers.Layer):
     """Q network on the discriminator's hidden features (TF1 scope `mutual_info`).
 
-    `fully_connected`: dense 128, no bias, fc batch norm that is never updated, lrelu;
+    `fully_connected`: dense 128, no bias, fc batch norm (the TF1 code's is never updated), lrelu;
     `fully_connected_1`: dense `output_width` with bias, no activation.
     """
 
-    def __init__(self, output_width, name="mutual_info", execution=FAITHFUL, weight_init=TF1_INIT):
+    def __init__(self, output_width, name="mutual_info", execution=FAITHFUL,
+                 options=NetworkOptions()):
         super().__init__(name=name)
         self.fully_connected = Dense(
-            128, activation="lrelu", name="fully_connected", execution=execution,
-            weight_init=weight_init,
+            128, activation="lrelu", name="fully_connected", execution=execution, options=options,
             batch_norm=FcBatchNorm(update_moving_statistics=False, execution=execution,
-                                   name="BatchNorm"))
+                                   style=options.fc_batch_norm, name="BatchNorm"))
         self.fully_connected_1 = Dense(output_width, activation="identity", name="fully_connected_1",
-                                       execution=execution, weight_init=weight_init)
+                                       execution=execution, options=options)
 
     def call(self, hidden, training=False):
         return self.fully_connected_1(self.fully_connected(hidden, training=training))

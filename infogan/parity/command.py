@@ -25,8 +25,7 @@ from infogan.cli import train as train_cli
 from infogan.config import ConfigError, preflight
 from infogan.data import TF1_ORDER
 from infogan.model.architecture import parse_architecture
-from infogan.model.config import SEPARATE_UPDATE
-from infogan.model.noise import NORMAL_STYLE
+from infogan.model.options import BEYOND_TF1, flag_fields
 from infogan.parity import IMAGE_RACE_LEVELS
 
 FLAGS = flags.FLAGS
@@ -88,10 +87,11 @@ def check_tf1_computation(config):
       ConfigError naming them.
     """
     model = config.model
-    beyond = [flag for flag, used in (
+    beyond = ["--%s %s" % (field.name, getattr(model, field.name))
+              for field in flag_fields(model) if field.metadata["group"] == BEYOND_TF1
+              and getattr(model, field.name) != field.default]
+    beyond += [flag for flag, used in (
         ("--recipe %s" % config.run.recipe, config.run.recipe != "tf1"),
-        ("--mutual_info_loss %s" % model.mutual_info_loss, model.mutual_info_loss != SEPARATE_UPDATE),
-        ("--style_noise %s" % model.style_noise, model.style_noise != NORMAL_STYLE),
         ("--image_order %s" % config.data.image_order, config.data.image_order != TF1_ORDER),
         ("--fast", config.execution.fast), ("--precision %s" % config.execution.precision, config.execution.precision != "float32"),
         ("--jit_compile", config.execution.jit_compile),
