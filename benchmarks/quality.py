@@ -349,9 +349,14 @@ def main(argv):
             if FLAGS.commit:
                 commit_results(results_path, "quality: " + line)
 
-        for seed in seeds:
-            advance_seed(seed, results.setdefault(str(seed), {}), FLAGS.epochs, setting_dir,
-                         (train_changes, model_changes), record)
+        from infogan.training.loop import TrainingStopped
+        try:
+            for seed in seeds:
+                advance_seed(seed, results.setdefault(str(seed), {}), FLAGS.epochs, setting_dir,
+                             (train_changes, model_changes), record)
+        except TrainingStopped as stopped:
+            print("quality: %s\nThe same command continues from there." % stopped, file=sys.stderr)
+            sys.exit(130)
         print("setting: %s; peak RSS of this process %.2f GB" % (
             setting, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20))
     print("\n".join(summary_table(results, seeds, FLAGS.epochs)))
