@@ -256,6 +256,26 @@ def summary_table(results, seeds, epochs):
     return lines
 
 
+def shared_category_lines(results, seeds):
+    """Per seed, at its last recorded epoch: the categories that mix digits (each digit at least a
+    fifth of the category), from the confusion matrix."""
+    from infogan.tools.metrics import shared_categories
+    lines = []
+    for seed in seeds:
+        seed_results = results.get(str(seed), {})
+        if not seed_results:
+            continue
+        epoch = max(seed_results, key=int)
+        entry = seed_results[epoch]
+        mixed = shared_categories(entry["confusion"])
+        lines.append("seed %s after epoch %s (%.1f%%): %s" % (
+            seed, epoch, 100 * entry["one_to_one"], "; ".join(
+                "category %d holds %s" % (category, ", ".join("%d %ds" % (count, label)
+                                                              for label, count in labels))
+                for category, labels in mixed) or "every category is mostly one digit"))
+    return lines
+
+
 def commit_results(path, message):
     """Commits the results file alone (other staged changes stay staged); warns on failure."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -362,6 +382,8 @@ def main(argv):
     print("\n".join(summary_table(results, seeds, FLAGS.epochs)))
     print()
     print("\n".join(seed_table(results, seeds, FLAGS.epochs)))
+    print()
+    print("\n".join(shared_category_lines(results, seeds)))
 
 
 if __name__ == "__main__":

@@ -72,3 +72,14 @@ def test_mapping_nmi_and_ari():
     unrelated = confusion_matrix(rng.randint(0, 10, 20000), rng.randint(0, 10, 20000), 10)
     assert normalized_mutual_information(unrelated) < 0.01
     assert abs(adjusted_rand_index(unrelated)) < 0.01
+
+
+def test_shared_categories_name_the_digits_a_category_mixes():
+    from infogan.tools.metrics import shared_categories
+    counts = np.zeros((3, 10), np.int64)
+    counts[0, 4], counts[0, 9], counts[0, 1] = 500, 400, 10  # 4s and 9s
+    counts[1, 7] = 900                                       # one digit
+    counts[2, 3], counts[2, 5] = 800, 150                    # 5s below a fifth of the category
+    assert shared_categories(counts) == [(0, [(4, 500), (9, 400)])]
+    assert shared_categories(counts, share=0.1) == [(0, [(4, 500), (9, 400)]), (2, [(3, 800), (5, 150)])]
+    assert shared_categories(np.zeros((2, 10))) == []

@@ -65,3 +65,25 @@ def adjusted_rand_index(counts):
     expected = rows * columns / total
     maximum = (rows + columns) / 2
     return 1.0 if maximum == expected else float((together - expected) / (maximum - expected))
+
+
+def shared_categories(counts, share=0.2):
+    """The categories that hold two labels or more, each at least `share` of the category: where
+    an unsupervised run mixes digits (e.g. 4s with 9s).
+
+    Args:
+      counts: the contingency table counts[category, label].
+      share: the fraction of a category a label must hold to count.
+
+    Returns:
+      [(category, [(label, count), ...] most frequent first), ...] in category order.
+    """
+    counts = np.asarray(counts)
+    found = []
+    for category, row in enumerate(counts):
+        total = row.sum()
+        labels = [(int(label), int(row[label])) for label in np.argsort(-row, kind="stable")
+                  if total and row[label] >= share * total]
+        if len(labels) >= 2:
+            found.append((category, labels))
+    return found
