@@ -166,11 +166,40 @@ def advance_seed(seed, seed_results, target, setting_dir, changes, record):
         train_to_epoch(run_dir, seed, epoch, *changes)
         seconds = time.perf_counter() - start
         entry = measure(run_dir)
-        previous = seed_results.get(str(epoch - 1), {}).get("train_seconds", 0.0)
-        entry.update(train_seconds=previous + seconds, epoch_seconds=seconds,
-                     epoch_cpu_seconds=_cpu_seconds() - cpu_start, cpu=cpu_name())
+        previous = seed_results.get(str(epoch - 1), {})
+        objectives, last_step = epoch_objectives(run_dir, previous.get("last_step", -1))
+        entry.update(train_seconds=previous.get("train_seconds", 0.0) + seconds,
+                     epoch_seconds=seconds, epoch_cpu_seconds=_cpu_seconds() - cpu_start,
+                     cpu=cpu_name(), objectives=objectives, last_step=last_step)
         seed_results[str(epoch)] = entry
         record(seed, epoch, entry)
+
+
+def epoch_objectives(run_dir, after_step):
+    """The mean of each scalar the run logged to TensorBoard (D's, G's and the MI objectives...)
+    over its iterations after `after_step`, and the last iteration logged.
+
+    Returns:
+      ({tag: mean}, last step), or ({}, after_step) when nothing was logged after it.
+    """
+    import glob
+    import tensorflow as tf
+    values = {}
+    for path in sorted(glob.glob(os.path.join(run_dir, "events.out.tfevents.*"))):
+        for record in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            if event.step <= after_step:
+                continue
+            for value in event.summary.value:
+                if value.HasField("tensor") and not value.tensor.string_val:
+                    values[value.tag, event.step] = float(tf.make_ndarray(value.tensor))
+                elif value.HasField("simple_value"):
+                    values[value.tag, event.step] = value.simple_value
+    by_tag = {}
+    for (tag, _), number in values.items():  # a step logged twice (before a resume) counts once
+        by_tag.setdefault(tag, []).append(number)
+    last = max((step for _, step in values), default=after_step)
+    return {tag: sum(numbers) / len(numbers) for tag, numbers in sorted(by_tag.items())}, last
 
 
 def cpu_name():
@@ -254,6 +283,23 @@ def summary_table(results, seeds, epochs):
             " | ".join("%d/%d" % (sum(a >= level for a in accuracies), len(entries))
                        for level in ACCURACY_LEVELS)))
     return lines
+
+
+def objectives_table(results, seeds, epochs):
+    """Markdown lines: per epoch, the median over seeds of each objective's mean over the epoch."""
+    tags = sorted({tag for seed in seeds for entry in results.get(str(seed), {}).values()
+                   for tag in entry.get("objectives", {})})
+    if not tags:
+        return []
+    lines = ["| epoch | " + " | ".join(tags) + " |", "|---|" + "---|" * len(tags)]
+    for epoch in range(1, epochs + 1):
+        entries = [results[str(seed)][str(epoch)].get("objectives", {}) for seed in seeds
+                   if str(epoch) in results.get(str(seed), {})]
+        if entries:
+            lines.append("| %d | %s |" % (epoch, " | ".join(
+                "%.3f" % statistics.median([entry[tag] for entry in entries if tag in entry])
+                if any(tag in entry for entry in entries) else "-" for tag in tags)))
+    return ["Mean of each objective over the epoch, median over seeds:"] + lines
 
 
 def shared_category_lines(results, seeds):
@@ -384,6 +430,8 @@ def main(argv):
     print("\n".join(seed_table(results, seeds, FLAGS.epochs)))
     print()
     print("\n".join(shared_category_lines(results, seeds)))
+    print()
+    print("\n".join(objectives_table(results, seeds, FLAGS.epochs)))
 
 
 if __name__ == "__main__":

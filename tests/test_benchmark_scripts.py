@@ -87,12 +87,14 @@ def test_tiny_run_then_continued_here_then_on_another_machine(tmp_path):
     epoch1 = json.loads(results_path.read_text())["7"]["1"]
     assert 0.1 <= epoch1["one_to_one"] <= epoch1["many_to_one"] <= 1.0
     assert sum(map(sum, epoch1["confusion"])) == 10000 and epoch1["cpu"]
+    assert epoch1["last_step"] == 1 and "discriminator_objective" in epoch1["objectives"]  # 2 batches
 
     second = run_quality(str(tmp_path), 2)  # epoch 1 is kept, epoch 2 resumes the run
     assert second.returncode == 0, second.stderr
     assert "seed 7 epoch 1" not in second.stdout and "seed 7 epoch 2: one-to-one" in second.stdout
     results = json.loads(results_path.read_text())["7"]
     assert results["1"] == epoch1 and results["2"]["train_seconds"] > epoch1["train_seconds"]
+    assert results["2"]["last_step"] == 3 and "Mean of each objective" in second.stdout
     table = table_lines(second.stdout)
     assert table[0].startswith("| epoch | seeds | one-to-one % median (min-max) | NMI | ARI | >= 90%")
     assert table[1].startswith("| 1 | 1 | %.1f (" % (100 * epoch1["one_to_one"]))
