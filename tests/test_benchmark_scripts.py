@@ -99,7 +99,8 @@ def test_tiny_run_then_continued_here_then_on_another_machine(tmp_path):
     assert table[0].startswith("| epoch | seeds | one-to-one % median (min-max) | NMI | ARI | >= 90%")
     assert table[1].startswith("| 1 | 1 | %.1f (" % (100 * epoch1["one_to_one"]))
     assert table[2].startswith("| 2 | 1 | ") and table[3].startswith("| epoch | seed 7: ")
-    assert len(table) == 6 and table[4].startswith("| 1 | ") and table[5].startswith("| 2 | ")
+    assert table[4].startswith("| 1 | ") and table[5].startswith("| 2 | ")
+    assert len(table) == 9 and table[6].startswith("| epoch | discriminator_objective | ")
     assert "seed 7 after epoch 2 (%.1f%%): " % (100 * results["2"]["one_to_one"]) in second.stdout
 
     report = run_quality(str(tmp_path), 5, "--report")  # prints what is there, trains nothing
