@@ -29,6 +29,9 @@ def test_evaluation_report_lines():
                           "category -> digit (one-to-one): 0->1, 1->-"]
     assert lines[-2:] == ["continuous code 0: correlation(code, Q mean) = 0.500",
                           "figures: not written (read-only)"]
+    fashion = report_lines(dict(results, dataset="fashion_mnist"))
+    assert fashion[4] == "category -> class (one-to-one): 0->1, 1->-"
+    assert fashion[5] == "confusion matrix (rows: Q category, columns: class label):"
 
 
 def test_sample_grid_and_title(tiny_model_config, tmp_path):

@@ -8,6 +8,7 @@ from absl import flags
 
 from infogan.cli import common
 from infogan.config import ConfigError
+from infogan.data.idx import FASHION_MNIST
 
 FLAGS = flags.FLAGS
 PROGRAM = "evaluate"
@@ -67,12 +68,13 @@ def report_lines(results):
     """The printed report of `evaluate`'s results."""
     mapping = ", ".join("%d->%s" % (category, "-" if label is None else label)
                         for category, label in enumerate(results["mapping"]))
+    label = "class" if results.get("dataset") == FASHION_MNIST else "digit"
     lines = ["checkpoint: %s" % results["checkpoint"],
              "categorical accuracy, one-to-one (Hungarian): %.2f%%" % (100 * results["one_to_one"]),
              "categorical accuracy, many-to-one: %.2f%%" % (100 * results["many_to_one"]),
              "NMI %.3f, ARI %.3f" % (results["nmi"], results["ari"]),
-             "category -> digit (one-to-one): %s" % mapping,
-             "confusion matrix (rows: Q category, columns: digit label):",
+             "category -> %s (one-to-one): %s" % (label, mapping),
+             "confusion matrix (rows: Q category, columns: %s label):" % label,
              str(results["confusion"])]
     lines += ["continuous code %d: correlation(code, Q mean) = %.3f" % (code, value)
               for code, value in enumerate(results.get("continuous_correlations", []))]
