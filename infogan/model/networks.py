@@ -13,6 +13,7 @@ import tensorflow as tf
 from infogan.model.architecture import describe_network, parse_architecture
 from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
 from infogan.model.config import PAPER_INIT, TF1_INIT
+from infogan.model import weight_copies
 from infogan.model.execution import FAITHFUL, MAX_LEAKY_RELU, NATIVE_LEAKY_RELU
 
 LRELU_LEAK = 0.01
@@ -98,11 +99,12 @@ class WeightLayer(keras.layers.Layer):
         raise NotImplementedError
 
     def _product(self, inputs):
-        """The product, in the policy's product dtype (inputs of another dtype are cast to it)."""
+        """The product, in the policy's product dtype (inputs of another dtype are cast to it; the
+        kernel's cast is shared by the passes of a training iteration, see weight_copies)."""
         if not self.execution.low_precision_products:
             return self.transform(inputs, self.kernel)
         low = tf.as_dtype(self.execution.product_dtype)
-        return self.transform(tf.cast(inputs, low), tf.cast(self.kernel, low))
+        return self.transform(tf.cast(inputs, low), weight_copies.product_weight(self.kernel, low))
 
     def build(self, input_shape):
         self.kernel = self.add_weight(name="weights", shape=self.kernel_shape(input_shape),
@@ -298,7 +300,8 @@ class MutualInfoHead(keras.layers.Layer):
     """
 
     def __init__(self, output_width, name="mutual_info", execution=FAITHFUL, weight_init=TF1_INIT):
-        super().__init__(name=name)
+        # Keras would cast 16-bit features to float32 for its first layer to cast them back.
+        super().__init__(name=name, autocast=False)
         self.fully_connected = Dense(
             128, activation="lrelu", name="fully_connected", execution=execution,
             weight_init=weight_init,
