@@ -13,7 +13,7 @@ import tensorflow as tf
 from infogan.model.architecture import describe_network, parse_architecture
 from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
 from infogan.model.config import PAPER_INIT, TF1_INIT
-from infogan.model import weight_copies
+from infogan.model import conv_gradients, weight_copies
 from infogan.model.execution import FAITHFUL, MAX_LEAKY_RELU, NATIVE_LEAKY_RELU
 
 LRELU_LEAK = 0.01
@@ -147,7 +147,15 @@ class Conv(WeightLayer):
         return super().kernel_initializer()
 
     def transform(self, inputs, kernel):
+        if self._filter_gradient_as_product(inputs.shape):
+            return conv_gradients.conv2d(inputs, kernel, self.stride)
         return tf.nn.conv2d(inputs, kernel, strides=self.stride, padding="SAME")
+
+    def _filter_gradient_as_product(self, input_shape):
+        """Whether this convolution's filter gradient is one matrix product (conv_gradients):
+        when the policy asks for it and its input fits."""
+        return (self.execution.filter_gradient_as_product
+                and conv_gradients.applies(input_shape, self.kernel_size, self.stride))
 
 
 class Deconv(Conv):
@@ -163,6 +171,10 @@ class Deconv(Conv):
         shape = tf.shape(inputs)
         output_shape = tf.stack([shape[0], shape[1] * self.stride, shape[2] * self.stride,
                                  self.num_outputs])
+        # Its filter gradient convolves the output's gradient with the inputs.
+        output_static = [None] + [size and size * self.stride for size in inputs.shape[1:3]]
+        if self._filter_gradient_as_product(output_static + [self.num_outputs]):
+            return conv_gradients.conv2d_transpose(inputs, kernel, output_shape, self.stride)
         return tf.nn.conv2d_transpose(inputs, kernel, output_shape,
                                       strides=self.stride, padding="SAME")
 
