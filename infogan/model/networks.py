@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from infogan.model import conv_gradients, weight_copies
 from infogan.model.architecture import describe_network, parse_architecture
 from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
 from infogan.model.config import PAPER_INIT, TF1_INIT
-from infogan.model import conv_gradients, weight_copies
 from infogan.model.execution import FAITHFUL, MAX_LEAKY_RELU, NATIVE_LEAKY_RELU
 
 LRELU_LEAK = 0.01

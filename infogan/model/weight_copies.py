@@ -12,10 +12,19 @@ would give (its contributions are summed in float32, as before). Outside a scope
 `product_weight` is a plain cast.
 """
 import contextlib
+import threading
 
 import tensorflow as tf
 
-_active = []  # the scopes open while a training step is traced, innermost last
+# The scopes open while a training step is traced, innermost last, per thread: a MirroredStrategy
+# traces its replicas' steps in threads of their own.
+_local = threading.local()
+
+
+def _active():
+    if not hasattr(_local, "scopes"):
+        _local.scopes = []
+    return _local.scopes
 
 
 class WeightCopies:
@@ -68,11 +77,11 @@ def iteration_copies(enabled=True):
         yield None
         return
     copies = WeightCopies()
-    _active.append(copies)
+    _active().append(copies)
     try:
         yield copies
     finally:
-        _active.remove(copies)
+        _active().remove(copies)
 
 
 def product_weight(variable, dtype):
@@ -86,12 +95,14 @@ def product_weight(variable, dtype):
     """
     if variable.dtype == dtype:
         return tf.convert_to_tensor(variable)
-    if not _active:
+    scopes = _active()
+    if not scopes:
         return tf.cast(variable, dtype)
-    return _active[-1].product_weight(variable, dtype)
+    return scopes[-1].product_weight(variable, dtype)
 
 
 def forget(variables):
     """Tells the innermost open scope (if any) that an update moved `variables`."""
-    if _active:
-        _active[-1].forget(variables)
+    scopes = _active()
+    if scopes:
+        scopes[-1].forget(variables)
