@@ -82,8 +82,9 @@ def moments(inputs, axes):
     """tf.nn.moments(inputs, axes) on one device; in a replica, the mean and biased variance over
     the global batch.
 
-    Each replica computes its row count, mean and sum of squared deviations from its own mean
-    (two passes, as tf.nn.moments does), exchanges them in one all-reduce (`all_gather`), and
+    Each replica computes its row count, its mean (corrected by the mean of the deviations from
+    it) and the sum of squared deviations from that mean, exchanges them in one all-reduce
+    (`all_gather`: the gradient takes one more in the backward pass), and
     combines them as the parallel variance algorithm of Chan et al. does: with one device's
     accuracy whatever the mean. Gradients flow through the exchange, across replicas.
 
