@@ -106,6 +106,15 @@ def port_runner(fast=False, precision="float32", jit_compile=False, num_cpu_devi
         results = iteration(tf.constant(batch), noise_to_tensor(d_noise), noise_to_tensor(g_noise))
         return {key: value.numpy() for key, value in results.items()}
     run.strategy = placement.strategy
+
+    def collectives(batch, d_noise, g_noise):
+        """The exchanges between replicas of one iteration, counted in its traced graph."""
+        from infogan.training.collectives import count_collectives
+        if placement.strategy is None:
+            return 0
+        return sum(count_collectives(iteration.concrete_function(
+            batch, noise_to_tensor(d_noise), noise_to_tensor(g_noise))).values())
+    run.collectives = collectives
     return run
 
 
@@ -168,7 +177,9 @@ def serve(row):
     print("ready", flush=True)
     for line in sys.stdin:
         words = line.split()
-        if words[0] == "allreduce":  # allreduce MEGABYTES DTYPE REPEATS: the median seconds
+        if words[0] == "collectives":  # the exchanges of one iteration
+            print("%d" % run.collectives(*batches.next()), flush=True)
+        elif words[0] == "allreduce":  # allreduce MEGABYTES DTYPE REPEATS: the median seconds
             print("%.6f" % allreduce_seconds(run.strategy, float(words[1]), words[2],
                                              int(words[3])), flush=True)
         else:
