@@ -5,9 +5,9 @@ that the default networks compute in an iteration: the forward product, the inpu
 the weight gradient of D's and Q's and G's large fc layers and of the two convolution shapes (D's
 convs; G's deconvs are the same convolutions transposed). Each runs in float32 and in bfloat16;
 the table gives the median milliseconds per call (tf.function call overhead included), the
-multiply-accumulates, and the bfloat16 speed-up. One row times an alternative that `--fast` does
-not use: the larger convolution's filter gradient as a space-to-depth rearrangement and one
-matrix product (checked against the convolution kernel before it is timed).
+multiply-accumulates, and the bfloat16 speed-up. One more row per convolution times its filter
+gradient as one matrix product (`model/conv_gradients.py`, checked against the kernel before it
+is timed), which `--fast` with bfloat16 runs for the convolution of 64 channels.
 
     python benchmarks/kernels.py --batch_size 64 --repeats 30
 """
@@ -25,6 +25,8 @@ from infogan.model.execution import ExecutionPolicy  # noqa: E402
 
 ExecutionPolicy.from_settings(fast=True).prepare_process()  # oneDNN, before TensorFlow loads
 
+from infogan.model import conv_gradients  # noqa: E402  (loads TensorFlow)
+
 flags.DEFINE_integer("batch_size", 64, "Batch size of the products (the training batch).")
 flags.DEFINE_integer("repeats", 30, "Timed calls per product and precision (median reported).")
 FLAGS = flags.FLAGS
@@ -39,6 +41,7 @@ CONV_LAYERS = (  # name, input [H, W, C], output channels; 4x4 kernels, stride 2
     ("conv 28x28x1 -> 14x14x64 (D conv 1, G deconv 2)", (28, 28, 1), 64),
 )
 KERNEL, STRIDE = 4, 2
+PRODUCT_FORM = "filter gradient as one matrix product (--fast, bfloat16: 64 channels only)"
 
 
 def _product(tf, function, shapes):
@@ -75,7 +78,7 @@ def conv_filter_gradient(tf, x, dy):
 
 def conv_products(tf, batch_size):
     """[(name, kind, macs, make(dtype) -> (function, args))] for the convolutions' three
-    products, and the larger one's filter gradient as space-to-depth and a matrix product."""
+    products, and their filter gradients as one matrix product (conv_gradients)."""
     def forward(x, w):
         return tf.nn.conv2d(x, w, STRIDE, "SAME")
 
@@ -98,41 +101,21 @@ def conv_products(tf, batch_size):
              _product(tf, lambda x, dy: conv_filter_gradient(tf, x, dy),
                       [input_shape, output_shape])),
         ]
-        if index == 0:
-            products.append((name, "filter gradient as space-to-depth + matmul (not used)", macs,
-                             _product(tf, lambda x, dy: space_to_depth_filter_gradient(tf, x, dy),
-                                      [input_shape, output_shape])))
+        products.append((name, PRODUCT_FORM, macs, _product(
+            tf, lambda x, dy: conv_gradients.filter_gradient(x, dy, KERNEL, STRIDE),
+            [input_shape, output_shape])))
     return products
 
 
-def space_to_depth_filter_gradient(tf, x, dy):
-    """The filter gradient of a 4x4, stride-2, SAME convolution of an even-sized input.
-
-    SAME pads one row and column on each side; after a 2x2 space-to-depth, kernel row 2a + r of
-    output row i reads block row i + a, phase r. The four (a, b) block shifts side by side are
-    the patch matrix, rows = output positions, columns ordered (a, b, r, s, channel).
-
-    Returns:
-      [4, 4, channels, outputs], as Conv2DBackpropFilter.
-    """
-    _, height, width, channels = x.shape
-    outputs = dy.shape[-1]
-    blocks = tf.nn.space_to_depth(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), 2)
-    shifts = [blocks[:, a:a + height // 2, b:b + width // 2, :] for a in (0, 1) for b in (0, 1)]
-    patches = tf.reshape(tf.concat(shifts, axis=-1), [-1, 16 * channels])
-    gradient = tf.matmul(tf.reshape(dy, [-1, outputs]), patches, transpose_a=True)
-    gradient = tf.reshape(tf.transpose(gradient), [2, 2, 2, 2, channels, outputs])  # a b r s c o
-    return tf.reshape(tf.transpose(gradient, [0, 2, 1, 3, 4, 5]), [4, 4, channels, outputs])
-
-
-def check_space_to_depth(tf, batch_size):
-    """Largest |difference| between the rearranged filter gradient and Conv2DBackpropFilter's,
-    relative to the largest entry, in float32."""
+def check_product_form(tf, batch_size):
+    """Largest |difference| between the filter gradient as one product (conv_gradients, what
+    `--fast` with bfloat16 runs) and Conv2DBackpropFilter's, relative to the largest entry, in
+    float32."""
     (_, (height, width, channels), outputs) = CONV_LAYERS[0]
     x = tf.random.normal([batch_size, height, width, channels])
     dy = tf.random.normal([batch_size, height // STRIDE, width // STRIDE, outputs])
     expected = conv_filter_gradient(tf, x, dy)
-    actual = space_to_depth_filter_gradient(tf, x, dy)
+    actual = conv_gradients.filter_gradient(x, dy, KERNEL, STRIDE)
     return float(tf.reduce_max(tf.abs(actual - expected)) / tf.reduce_max(tf.abs(expected)))
 
 
@@ -151,10 +134,10 @@ def median_ms(function, args, repeats):
 def main(argv):
     del argv
     import tensorflow as tf
-    error = check_space_to_depth(tf, FLAGS.batch_size)
+    error = check_product_form(tf, FLAGS.batch_size)
     if error > 1e-5:
-        sys.exit("space-to-depth filter gradient differs from Conv2DBackpropFilter: %.3g" % error)
-    print("batch %d, %d calls each, oneDNN on, %d CPU threads visible; space-to-depth filter "
+        sys.exit("the product-form filter gradient differs from Conv2DBackpropFilter: %.3g" % error)
+    print("batch %d, %d calls each, oneDNN on, %d CPU threads visible; product-form filter "
           "gradient checked (relative difference %.1e)" % (FLAGS.batch_size, FLAGS.repeats,
                                                           os.cpu_count(), error))
     print("| layer | product | GMAC | float32 ms | bfloat16 ms | bfloat16 speed-up |")
@@ -165,7 +148,7 @@ def main(argv):
         times = [median_ms(*build(dtype), FLAGS.repeats) for dtype in (tf.float32, tf.bfloat16)]
         print("| %s | %s | %.3f | %.2f | %.2f | %.2fx |" % (name, kind, macs / 1e9, times[0],
                                                             times[1], times[0] / times[1]))
-        if "not used" not in kind:
+        if kind != PRODUCT_FORM:
             sums = totals.setdefault(kind, [0.0, 0.0])
             sums[0], sums[1] = sums[0] + times[0], sums[1] + times[1]
     print()

@@ -6,7 +6,8 @@ all-reduces). (b) 2 local workers (multi_worker_mirrored on 127.0.0.1) of 1 thre
 worker of 1 thread, with gradients exchanged in float32 and in bfloat16. Every row runs in its own
 process(es), timed interleaved (see throughput.py). Then the gradient volume all-reduced per
 iteration, and the time of one all-reduce of that volume between the two logical devices and
-between the two workers.
+between the two workers. Beside each speed-up, the exchanges between replicas that one iteration
+runs, counted in its traced graph (`infogan.training.collectives`).
 
     python benchmarks/scaling.py --iterations 15 --repeats 5
 """
@@ -45,10 +46,13 @@ def main(argv):
     placement.configure_cpu_devices(2)  # for the all-reduce timing, before TensorFlow starts
     print("batch %d (global), %d iterations x %d repeats, interleaved, %d CPU threads visible" % (
         FLAGS.batch_size, FLAGS.iterations, FLAGS.repeats, os.cpu_count()))
-    rates = throughput.interleaved_rates([throughput.PORT, throughput.MIRRORED],
-                                         FLAGS.repeats, FLAGS.iterations)
+    rates, workers = throughput.interleaved_rates([throughput.PORT, throughput.MIRRORED],
+                                                  FLAGS.repeats, FLAGS.iterations, keep_open=True)
     throughput.print_table(rates, throughput.PORT, "one device")
     print("mirrored efficiency: %.2fx" % ratio(rates, throughput.MIRRORED, throughput.PORT))
+    print_collectives(workers, throughput.MIRRORED, "mirrored on 2 logical CPU devices")
+    for worker in workers.values():
+        worker.close()
     rates, workers = throughput.interleaved_rates(
         [throughput.ONE_THREAD, throughput.TWO_WORKERS, throughput.TWO_WORKERS_BF16],
         FLAGS.repeats, FLAGS.iterations, keep_open=True)
@@ -56,6 +60,7 @@ def main(argv):
     print("2-worker speed-up: %.2fx (%.2fx with --allreduce_precision bfloat16)" % (
         ratio(rates, throughput.TWO_WORKERS, throughput.ONE_THREAD),
         ratio(rates, throughput.TWO_WORKERS_BF16, throughput.ONE_THREAD)))
+    print_collectives(workers, throughput.TWO_WORKERS, "2 workers")
     volume = gradient_megabytes()
     total = sum(volume.values())
     print("all-reduce volume per iteration: %.1f MB of float32 gradients (%s)" % (
@@ -71,6 +76,12 @@ def main(argv):
                   placement.make_placement("mirrored", 0, 2).strategy, total, "float32",
                   FLAGS.allreduce_repeats),
               1000 * between_workers["float32"], 1000 * between_workers["bfloat16"]))
+
+
+def print_collectives(workers, row, label):
+    """Prints how many exchanges between replicas one iteration of `row` runs (counted in its
+    traced graph: collective ops, or sums across devices)."""
+    print("collectives per iteration: %d (%s)" % (max(workers[row].ask("collectives")), label))
 
 
 def ratio(rates, name, baseline):

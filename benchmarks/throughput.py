@@ -4,7 +4,9 @@ Each row runs in its own worker process (TensorFlow reads TF_ENABLE_ONEDNN_OPTS 
 loads, so `--fast`, whose ExecutionPolicy sets it, needs a process of its own); the parent times the rows interleaved, repeat by
 repeat, so that machine load affects them alike. Every row runs the same iteration (D step then
 G step, default networks, MNIST batches, NumPy noise). Prints a table with the median over
-repeats and the ratio to the TF1 reference in its default environment.
+repeats and the ratio to the TF1 reference in its default environment, in iterations per second
+and in CPU time per iteration (the worker's processor time: on a machine shared with other work
+it varies far less than the wall time, which includes waiting for a core).
 
     python benchmarks/throughput.py --batch_size 64 --iterations 30 --repeats 5
 """
@@ -104,6 +106,15 @@ def port_runner(fast=False, precision="float32", jit_compile=False, num_cpu_devi
         results = iteration(tf.constant(batch), noise_to_tensor(d_noise), noise_to_tensor(g_noise))
         return {key: value.numpy() for key, value in results.items()}
     run.strategy = placement.strategy
+
+    def collectives(batch, d_noise, g_noise):
+        """The exchanges between replicas of one iteration, counted in its traced graph."""
+        from infogan.training.collectives import count_collectives
+        if placement.strategy is None:
+            return 0
+        return sum(count_collectives(iteration.concrete_function(
+            batch, noise_to_tensor(d_noise), noise_to_tensor(g_noise))).values())
+    run.collectives = collectives
     return run
 
 
@@ -139,15 +150,24 @@ def tf1_runner():
 
 
 def time_iterations(run, batches, iterations):
+    """Iterations per second of `iterations` runs."""
+    return time_and_cpu(run, batches, iterations)[0]
+
+
+def time_and_cpu(run, batches, iterations):
+    """(iterations per second, this process's CPU milliseconds per iteration) of `iterations`
+    runs."""
     inputs = [batches.next() for _ in range(iterations)]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for batch, d_noise, g_noise in inputs:
         run(batch, d_noise, g_noise)
-    return iterations / (time.perf_counter() - start)
+    cpu_ms = 1000 * (time.process_time() - cpu_start) / iterations
+    return iterations / (time.perf_counter() - start), cpu_ms
 
 
 def serve(row):
-    """Worker: build the row's runner, warm up, then answer each 'N' on stdin with a rate."""
+    """Worker: build the row's runner, warm up, then answer each 'N' on stdin with a rate and
+    the CPU milliseconds per iteration."""
     from infogan import data
     from infogan.config import DEFAULT_MNIST_DIR
     options = dict(ROWS[row][1])
@@ -157,11 +177,13 @@ def serve(row):
     print("ready", flush=True)
     for line in sys.stdin:
         words = line.split()
-        if words[0] == "allreduce":  # allreduce MEGABYTES DTYPE REPEATS: the median seconds
+        if words[0] == "collectives":  # the exchanges of one iteration
+            print("%d" % run.collectives(*batches.next()), flush=True)
+        elif words[0] == "allreduce":  # allreduce MEGABYTES DTYPE REPEATS: the median seconds
             print("%.6f" % allreduce_seconds(run.strategy, float(words[1]), words[2],
                                              int(words[3])), flush=True)
         else:
-            print("%.6f" % time_iterations(run, batches, int(words[0])), flush=True)
+            print("%.6f %.3f" % time_and_cpu(run, batches, int(words[0])), flush=True)
 
 
 def free_port():
@@ -202,15 +224,23 @@ class Worker:
         return lines
 
     def ask(self, command):
-        """The processes' answers (floats) to a command line."""
+        """The processes' answers (the first number of each line) to a command line."""
+        return [values[0] for values in self._answers(command)]
+
+    def _answers(self, command):
         for process in self.processes:
             process.stdin.write(command + "\n")
             process.stdin.flush()
-        return [float(line) for line in self._expect()]
+        return [[float(word) for word in line.split()] for line in self._expect()]
 
     def rate(self, iterations):
         """The rate of the slowest process (the processes of a cluster run in lockstep)."""
-        return min(self.ask("%d" % iterations))
+        return self.rate_and_cpu(iterations)[0]
+
+    def rate_and_cpu(self, iterations):
+        """(the slowest process's rate, the CPU milliseconds per iteration of all processes)."""
+        answers = self._answers("%d" % iterations)
+        return min(rate for rate, _ in answers), sum(cpu for _, cpu in answers)
 
     def close(self):
         for process in self.processes:
@@ -222,11 +252,7 @@ class Worker:
 def interleaved_rates(names, repeats, iterations, keep_open=False):
     """{row name: [it/s of each repeat]}, the rows timed in turn, each in its worker process
     (returned too, open, with `keep_open`)."""
-    workers = {name: Worker(name) for name in names}  # started one by one: builds do not overlap
-    rates = {name: [] for name in names}
-    for _ in range(repeats):
-        for name, worker in workers.items():
-            rates[name].append(worker.rate(iterations))
+    rates, _, workers = interleaved_measurements(names, repeats, iterations)
     if keep_open:
         return rates, workers
     for worker in workers.values():
@@ -234,15 +260,34 @@ def interleaved_rates(names, repeats, iterations, keep_open=False):
     return rates
 
 
-def print_table(rates, baseline_name, label):
-    """The markdown table of `rates`, with each row's ratio to the baseline row's median."""
+def interleaved_measurements(names, repeats, iterations):
+    """({row name: [it/s of each repeat]}, {row name: [CPU ms per iteration of each repeat]},
+    {row name: its open Worker}), the rows timed in turn, each in its worker process."""
+    workers = {name: Worker(name) for name in names}  # started one by one: builds do not overlap
+    rates, cpu = {name: [] for name in names}, {name: [] for name in names}
+    for _ in range(repeats):
+        for name, worker in workers.items():
+            rate, cpu_ms = worker.rate_and_cpu(iterations)
+            rates[name].append(rate)
+            cpu[name].append(cpu_ms)
+    return rates, cpu, workers
+
+
+def print_table(rates, baseline_name, label, cpu=None):
+    """The markdown table of `rates`, with each row's ratio to the baseline row's median; with
+    `cpu` ({row name: [CPU ms per iteration]}), its median and ratio too."""
     baseline = statistics.median(rates[baseline_name])
-    print("| implementation | median it/s | min | max | vs %s |" % label)
-    print("|---|---|---|---|---|")
+    cpu_header = "" if cpu is None else " median CPU ms/it | CPU vs %s |" % label
+    print("| implementation | median it/s | min | max | vs %s |%s" % (label, cpu_header))
+    print("|---|---|---|---|---|" + ("" if cpu is None else "---|---|"))
     for name, values in rates.items():
         median = statistics.median(values)
-        print("| %s | %.2f | %.2f | %.2f | %.2fx |" % (name, median, min(values), max(values),
-                                                    median / baseline))
+        row = "| %s | %.2f | %.2f | %.2f | %.2fx |" % (name, median, min(values), max(values),
+                                                     median / baseline)
+        if cpu is not None:
+            cpu_ms = statistics.median(cpu[name])
+            row += " %.0f | %.2fx |" % (cpu_ms, statistics.median(cpu[baseline_name]) / cpu_ms)
+        print(row)
 
 
 def main(argv):
@@ -253,10 +298,12 @@ def main(argv):
     if unknown:
         raise app.UsageError("unknown rows %s; known: %s" % (unknown, ", ".join(ROWS)))
     names = [name for name in ROWS if name == TF1 or name in FLAGS.rows]
-    rates = interleaved_rates(names, FLAGS.repeats, FLAGS.iterations)
+    rates, cpu, workers = interleaved_measurements(names, FLAGS.repeats, FLAGS.iterations)
+    for worker in workers.values():
+        worker.close()
     print("batch %d, %d iterations x %d repeats, interleaved, %d CPU threads visible" % (
         FLAGS.batch_size, FLAGS.iterations, FLAGS.repeats, os.cpu_count()))
-    print_table(rates, TF1, "TF1")
+    print_table(rates, TF1, "TF1", cpu)
 
 
 if __name__ == "__main__":

@@ -137,7 +137,7 @@ def test_throughput_times_each_row_in_its_own_process():
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     assert [row.split(" | ")[0] for row in rows[1:]] == ["| TF1 reference (compat.v1 graph)",
                                                           "| port --fast"]
-    assert rows[1].endswith("| 1.00x |")
+    assert rows[1].endswith("| 1.00x |") and "CPU vs TF1" in rows[0]  # wall and CPU ratios
 
 
 @pytest.mark.slow
@@ -145,10 +145,10 @@ def test_kernels_times_every_product_in_both_precisions():
     result = run_script("kernels.py", "--batch_size", "2", "--repeats", "1")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "space-to-depth filter gradient checked" in lines[0]
+    assert "product-form filter gradient checked" in lines[0]
     rows = [line.split(" | ") for line in lines if line.startswith("| ") and "---" not in line]
     products = [row for row in rows if len(row) == 6][1:]
-    assert len(products) == 3 * 3 + 2 * 3 + 1  # fc and conv layers' three products, one alternative
+    assert len(products) == 3 * 3 + 2 * 4  # fc and conv layers' products, conv product forms
     assert all(row[5].endswith("x |") and float(row[3]) > 0 for row in products)
     summary = [row[0][2:] for row in rows if len(row) == 4][1:]
     assert summary == ["matmul forward", "matmul input gradient", "matmul weight gradient",

@@ -78,6 +78,69 @@ def test_gradients_exchanged_in_bfloat16_are_the_sums_of_the_rounded_gradients()
     assert "exchanged" in run("-c", EXCHANGE_CHECK)
 
 
+REDUCTIONS_CHECK = """
+import numpy as np, tensorflow as tf
+from infogan.model import replicas
+from infogan.training.collectives import count_collectives
+from infogan.training.placement import make_placement
+placement = make_placement("mirrored", 0, 2)
+strategy = placement.strategy
+data = np.random.RandomState(0).normal(3.0, 2.0, (15, 3, 3, 4)).astype(np.float32)  # 8 / 7 rows
+weights = [tf.constant(np.random.RandomState(seed).randn(4).astype(np.float32)) for seed in (1, 2)]
+
+def statistics_and_gradient(x):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        mean, variance = replicas.moments(x, axes=[0, 1, 2])
+        loss = tf.reduce_sum(weights[0] * mean) + tf.reduce_sum(weights[1] * variance)
+        share = loss / tf.distribute.get_replica_context().num_replicas_in_sync  # sums to loss
+    return mean, variance, tape.gradient(share, x)
+
+one = statistics_and_gradient(tf.constant(data))
+step = tf.function(lambda parts: strategy.run(statistics_and_gradient, args=(parts,)))
+parts = placement.distribute(data)
+got = [strategy.experimental_local_results(value) for value in step(parts)]
+for want, replica_values in zip(one[:2], got[:2]):
+    for value in replica_values:
+        np.testing.assert_allclose(value.numpy(), want.numpy(), rtol=1e-6)
+gradient = np.concatenate([value.numpy() for value in got[2]])
+np.testing.assert_allclose(gradient, one[2].numpy(), rtol=1e-5, atol=1e-6 * np.abs(one[2]).max())
+# one exchange forward, one for the gradient
+assert sum(count_collectives(step.get_concrete_function(parts)).values()) == 2
+
+def shares(x, rows):
+    with replicas.global_rows(rows):
+        return replicas.batch_mean(x)
+for rows, exchanges in ((15, 0), (None, 1)):
+    mean = tf.function(lambda parts, rows=rows: strategy.reduce(
+        "SUM", strategy.run(shares, args=(parts, rows)), axis=None))
+    np.testing.assert_allclose(mean(parts).numpy(), data.mean(), rtol=1e-6)
+    assert sum(count_collectives(mean.get_concrete_function(parts)).values()) == exchanges + 1
+print("reduced")
+"""
+
+
+@pytest.mark.slow
+def test_global_batch_statistics_and_their_gradient_are_one_devices_in_one_exchange():
+    """replicas.moments on 8 / 7 rows: one device's mean, variance and input gradient, one
+    all-reduce each way; batch_mean: no exchange for its count when the global rows are known."""
+    assert "reduced" in run("-c", REDUCTIONS_CHECK)
+
+
+@pytest.mark.slow
+def test_chans_statistics_round_as_one_device_on_a_large_mean():
+    """benchmarks/moments_accuracy.py, mean 1e3 and std 0.1: the one-exchange statistics are as
+    close to the exact values as one device's tf.nn.moments, where sum and sum of squares fail."""
+    stdout = run(os.path.join(REPO_ROOT, "benchmarks", "moments_accuracy.py"))
+    rows = {tuple(cells[1:3]): [float(cell) for cell in cells[3:7]] for cells in (
+        [cell.strip() for cell in line.split("|")] for line in stdout.splitlines()
+        if line.startswith("| ") and "max abs" not in line)}
+    one_device = rows[("one device: tf.nn.moments", "exact")]
+    chan = rows[("count, mean, M2 per replica, Chan et al. (1)", "exact")]
+    assert all(got <= 2 * want for got, want in zip(chan, one_device)), (chan, one_device)
+    assert rows[("one pass: sum, sum of squares (1)", "exact")][3] > 1e-2  # the data are hard
+
+
 @pytest.mark.slow
 def test_a_missing_tpu_ends_with_one_line(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "TPU_NAME"}

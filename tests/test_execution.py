@@ -30,6 +30,23 @@ def test_fast_and_precision_choose_kernels_dtype_and_loss_scale(precision, dtype
     assert policy.fused_batch_norm and policy.leaky_relu == execution.NATIVE_LEAKY_RELU
     assert policy.product_dtype == dtype and policy.low_precision_products
     assert policy.loss_scaling == scaled and policy.onednn and policy.jit_compile
+    assert policy.filter_gradient_as_product == (dtype == "bfloat16")  # oneDNN's bf16 kernel
+
+
+def test_filter_gradients_are_products_only_with_fast_bfloat16():
+    for fast, precision in ((False, "float32"), (True, "float32"), (False, "mixed_bfloat16")):
+        policy = ExecutionPolicy.from_settings(fast=fast, precision=precision)
+        assert not policy.filter_gradient_as_product, (fast, precision)
+
+
+def test_fast_jit_compile_is_refused_on_the_cpu_only():
+    from infogan.config import ConfigError, ExecutionConfig, check_compilation
+    fast_xla = ExecutionConfig(fast=True, jit_compile=True)
+    with pytest.raises(ConfigError, match="drop --jit_compile"):
+        check_compilation(fast_xla, gpus=0)
+    check_compilation(fast_xla, gpus=1)
+    check_compilation(ExecutionConfig(jit_compile=True), gpus=0)  # XLA on the faithful kernels
+    check_compilation(ExecutionConfig(fast=True), gpus=0)
 
 
 def test_an_unknown_precision_is_refused():

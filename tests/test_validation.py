@@ -207,6 +207,18 @@ def test_train_py_refuses_before_loading_tensorflow(tmp_path, args, fragment):
 
 
 @pytest.mark.slow
+def test_train_py_refuses_fast_xla_on_the_cpu(tmp_path):
+    """Once TensorFlow says there is no GPU: one line naming the fix, exit 2, nothing written."""
+    import tensorflow as tf
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("XLA with --fast stays available on a GPU")
+    result, errors = run_train(tmp_path, "--fast", "--jit_compile")
+    assert result.returncode == 2 and len(errors) == 1, result.stderr
+    assert "drop --jit_compile" in errors[0]
+    assert not (tmp_path / "log").exists()
+
+
+@pytest.mark.slow
 def test_train_py_refuses_bad_folders_and_shapes(tmp_path):
     """Errors found while reading the folder: still one line, exit 2, nothing written."""
     empty = tmp_path / "empty"

@@ -8,8 +8,9 @@
 """
 from infogan.config.checks import (BYTES_PER_VALUE, COPIES_PER_WEIGHT, LOCK_FILE, MEMORY_PARTS,
                                    MNIST_SHAPE, check_batch_size, check_can_create,
-                                   check_data_paths, check_image_shape, check_log_folder,
-                                   check_memory, check_new_log_dir, check_tf1_checkpoint,
+                                   check_compilation, check_data_paths, check_image_shape,
+                                   check_log_folder, check_memory, check_new_log_dir,
+                                   check_tf1_checkpoint,
                                    folder_entries, physical_memory, training_memory,
                                    unwritable_reason, validate_architectures, validate_numbers)
 from infogan.config.errors import ConfigError
@@ -28,7 +29,8 @@ __all__ = [
     "DEFAULT_FASHION_MNIST_DIR", "DEFAULT_MNIST_DIR", "DISTRIBUTION_STRATEGIES", "DataConfig",
     "ExecutionConfig", "LOCK_FILE", "MAX_CPU_DEVICES", "MEMORY_PARTS", "MNIST_SHAPE",
     "ModelConfig", "PARTS", "PRECISIONS", "Preflighted", "RECIPES", "RunConfig", "TrainConfig",
-    "check_batch_size", "check_can_create", "check_data", "check_data_paths", "check_image_shape",
+    "check_batch_size", "check_can_create", "check_compilation", "check_data", "check_data_paths",
+    "check_image_shape",
     "check_log_folder", "check_memory", "check_new_log_dir",
     "check_tf1_checkpoint", "config_fields", "config_from_json", "config_to_json", "flag_names",
     "folder_entries", "load_run_config", "physical_memory", "preflight", "preflighted",

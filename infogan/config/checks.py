@@ -183,6 +183,23 @@ def _check_devices(execution):
             % execution.num_gpus)
 
 
+def check_compilation(execution, gpus):
+    """Refuses `--fast --jit_compile` where training runs on the CPU: XLA's CPU code replaces
+    oneDNN's convolutions and matrix products (and their bfloat16 units) with its own, slower than
+    `--fast` alone (docs/performance.md). On a GPU both stay available.
+
+    Args:
+      execution: an ExecutionConfig.
+      gpus: the GPUs TensorFlow sees (training without a strategy runs on the first).
+
+    Raises:
+      ConfigError naming the fix.
+    """
+    require(not (execution.jit_compile and execution.fast and gpus == 0),
+            "--jit_compile with --fast is slower than --fast alone on the CPU (XLA does not run "
+            "oneDNN's kernels): drop --jit_compile")
+
+
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 

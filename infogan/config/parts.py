@@ -102,8 +102,9 @@ class ExecutionConfig:
                             "the MI terms in float32 (not bit-identical).", BEYOND_TF1,
                             choices=PRECISIONS)
     jit_compile: bool = option(False, "Compile the training step with XLA. Not bit-identical to "
-                               "the TF1 code (its kernels round differently).", BEYOND_TF1,
-                               resumable=True)
+                               "the TF1 code (its kernels round differently). Not with --fast on "
+                               "the CPU, where XLA's kernels replace oneDNN's and run slower.",
+                               BEYOND_TF1, resumable=True)
     distribution_strategy: str = option(
         "off", "Train on several devices with tf.distribute: off (one device, as the TF1 code), "
         "one_device, mirrored (the devices of this host), multi_worker_mirrored (several hosts, "

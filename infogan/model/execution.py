@@ -81,6 +81,13 @@ class ExecutionPolicy:
         return self.product_dtype != "float32"
 
     @property
+    def filter_gradient_as_product(self):
+        """Whether the convolutions' filter gradients are one bfloat16 matrix product each
+        (model/conv_gradients.py): with --fast, where oneDNN's bfloat16 filter-gradient kernel
+        gains nothing over float32."""
+        return self.fast and self.product_dtype == "bfloat16"
+
+    @property
     def loss_scaling(self):
         """Whether the losses need a dynamic loss scale: float16 gradients underflow."""
         return self.product_dtype == "float16"

@@ -17,6 +17,7 @@ default path bit-identical to it.
 import dataclasses
 from typing import Dict, List, Tuple
 
+from infogan.model import replicas
 from infogan.model.config import SEPARATE_UPDATE
 from infogan.model.networks import FAKE_PASS, REAL_PASS
 from infogan.model.objectives import (discriminator_objective, generator_objective,
@@ -109,7 +110,9 @@ def discriminator_losses(models, real_images, noise):
     """
     fake_images = models.generator(noise, training=True)
     real = models.discriminator(real_images, training=True, pass_index=REAL_PASS)
-    fake = models.discriminator(fake_images, training=True, pass_index=FAKE_PASS)
+    # The D update does not move G: no backward pass through it.
+    fake = models.discriminator(replicas.outside_backprop(fake_images), training=True,
+                                pass_index=FAKE_PASS)
     objective = discriminator_objective(fake["prob"], real["prob"])
     loss = -objective
     results = {DISCRIMINATOR_OBJECTIVE: objective}

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from infogan.model import conv_gradients, weight_copies
 from infogan.model.architecture import describe_network, parse_architecture
 from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
 from infogan.model.config import PAPER_INIT, NetworkOptions
@@ -99,11 +100,12 @@ class WeightLayer(keras.layers.Layer):
         raise NotImplementedError
 
     def _product(self, inputs):
-        """The product, in the policy's product dtype (inputs of another dtype are cast to it)."""
+        """The product, in the policy's product dtype (inputs of another dtype are cast to it; the
+        kernel's cast is shared by the passes of a training iteration, see weight_copies)."""
         if not self.execution.low_precision_products:
             return self.transform(inputs, self.kernel)
         low = tf.as_dtype(self.execution.product_dtype)
-        return self.transform(tf.cast(inputs, low), tf.cast(self.kernel, low))
+        return self.transform(tf.cast(inputs, low), weight_copies.product_weight(self.kernel, low))
 
     def build(self, input_shape):
         self.kernel = self.add_weight(name="weights", shape=self.kernel_shape(input_shape),
@@ -146,7 +148,15 @@ class Conv(WeightLayer):
         return super().kernel_initializer()
 
     def transform(self, inputs, kernel):
+        if self._filter_gradient_as_product(inputs.shape):
+            return conv_gradients.conv2d(inputs, kernel, self.stride)
         return tf.nn.conv2d(inputs, kernel, strides=self.stride, padding="SAME")
+
+    def _filter_gradient_as_product(self, input_shape):
+        """Whether this convolution's filter gradient is one matrix product (conv_gradients):
+        when the policy asks for it and its input fits."""
+        return (self.execution.filter_gradient_as_product
+                and conv_gradients.applies(input_shape, self.kernel_size, self.stride))
 
 
 class Deconv(Conv):
@@ -162,6 +172,10 @@ class Deconv(Conv):
         shape = tf.shape(inputs)
         output_shape = tf.stack([shape[0], shape[1] * self.stride, shape[2] * self.stride,
                                  self.num_outputs])
+        # Its filter gradient convolves the output's gradient with the inputs.
+        output_static = [None] + [size and size * self.stride for size in inputs.shape[1:3]]
+        if self._filter_gradient_as_product(output_static + [self.num_outputs]):
+            return conv_gradients.conv2d_transpose(inputs, kernel, output_shape, self.stride)
         return tf.nn.conv2d_transpose(inputs, kernel, output_shape,
                                       strides=self.stride, padding="SAME")
 
@@ -301,7 +315,8 @@ class MutualInfoHead(keras.layers.Layer):
 
     def __init__(self, output_width, name="mutual_info", execution=FAITHFUL,
                  options=NetworkOptions()):
-        super().__init__(name=name)
+        # Keras would cast 16-bit features to float32 for its first layer to cast them back.
+        super().__init__(name=name, autocast=False)
         self.fully_connected = Dense(
             128, activation="lrelu", name="fully_connected", execution=execution, options=options,
             batch_norm=FcBatchNorm(update_moving_statistics=False, execution=execution,

@@ -10,7 +10,8 @@ import numpy as np
 import tensorflow as tf
 
 from infogan import data
-from infogan.config import ConfigError, Preflighted, check_data, preflighted, save_run_config
+from infogan.config import (ConfigError, Preflighted, check_compilation, check_data, preflighted,
+                            save_run_config)
 from infogan.model.losses import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
                                   G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS)
 from infogan.model.models import architecture_lines, build_models, noise_to_tensor
@@ -120,6 +121,7 @@ def train_models(config, wait_guard=placement_lib.unguarded):
     checked = preflighted(config)
     config = checked.config
     config.execution.policy().prepare_process()  # TensorFlow is loaded: warns if it differs
+    check_compilation(config.execution, len(tf.config.list_physical_devices("GPU")))
     seed_everything(config.run.seed)
     dataset, _ = load_images(checked)
     num_batches = -(-dataset.num_images // config.run.batch_size)

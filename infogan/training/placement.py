@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from infogan.config import CONFIG_FILE, ConfigError
+from infogan.model import replicas
 from infogan.training import step as train_step
 
 
@@ -116,28 +117,44 @@ class Placement:
         Returns:
           f(real_images, discriminator_noise, generator_noise) (host tensors or arrays of the
           global batch) -> dict of scalar tensors: the global objectives, as one device logs them.
+          Under a strategy, its `concrete_function(real_images, discriminator_noise,
+          generator_noise)` is the traced step those batches run (`collectives.count_collectives`
+          counts its exchanges).
         """
         if self.strategy is None:
             return train_step.make_train_iteration(models, optimizers)
         strategy = self.strategy
+        keys = []  # of the results, in the order each replica stacks them
 
-        def replica_step(real_images, discriminator_noise, generator_noise):
-            return train_step.train_iteration(models, optimizers, real_images, discriminator_noise,
-                                              generator_noise)
+        def replica_step(rows, real_images, discriminator_noise, generator_noise):
+            with replicas.global_rows(rows):
+                results = train_step.train_iteration(models, optimizers, real_images,
+                                                     discriminator_noise, generator_noise)
+            keys[:] = sorted(results)
+            return tf.stack([results[key] for key in keys])
 
         # TPUs compile each batch shape (the short last batch too); other devices take any size.
+        # `rows`, a Python int, is traced in: one trace per global batch size.
         @tf.function(autograph=False,
                      reduce_retracing=not isinstance(strategy, tf.distribute.TPUStrategy))
-        def distributed_step(real_images, discriminator_noise, generator_noise):
-            shares = strategy.run(replica_step,
-                                  args=(real_images, discriminator_noise, generator_noise))
+        def distributed_step(rows, real_images, discriminator_noise, generator_noise):
+            shares = strategy.run(
+                replica_step, args=(rows, real_images, discriminator_noise, generator_noise))
             # Each replica returns its share of every batch mean: their sum is the global mean.
-            return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
-                    for key, value in shares.items()}
+            return dict(zip(keys, tf.unstack(strategy.reduce(tf.distribute.ReduceOp.SUM, shares,
+                                                             axis=None))))
+
+        def arguments(values):
+            """The global row count of the batches (None if they differ), then their parts."""
+            arrays = [np.asarray(value) for value in values]
+            rows = {len(array) for array in arrays}
+            return (rows.pop() if len(rows) == 1 else None,
+                    *(self.distribute(array) for array in arrays))
 
         def iteration(real_images, discriminator_noise, generator_noise):
-            return distributed_step(*(self.distribute(np.asarray(value)) for value in (
-                real_images, discriminator_noise, generator_noise)))
+            return distributed_step(*arguments((real_images, discriminator_noise, generator_noise)))
+        iteration.concrete_function = lambda *values: distributed_step.get_concrete_function(
+            *arguments(values))
         return iteration
 
 

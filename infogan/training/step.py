@@ -10,7 +10,7 @@ from typing import Optional
 
 import tensorflow as tf
 
-from infogan.model import losses
+from infogan.model import losses, weight_copies
 from infogan.model.replicas import sum_over_replicas
 from infogan.training.optimizers import DynamicLossScale, TF1Adam
 
@@ -88,6 +88,7 @@ def _run_updates(optimizers, step_losses):
     for update, update_gradients in zip(step.updates, gradients):
         _apply(getattr(optimizers, update.optimizer), optimizers, update_gradients,
                update.variables, scale)
+        weight_copies.forget(update.variables)
     return step.results
 
 
@@ -114,9 +115,13 @@ def generator_step(models, optimizers, noise):
 
 
 def train_iteration(models, optimizers, real_images, discriminator_noise, generator_noise):
-    """One TF1 iteration: the D step, then the G step. Returns both steps' results in one dict."""
-    results = discriminator_step(models, optimizers, real_images, discriminator_noise)
-    results.update(generator_step(models, optimizers, generator_noise))
+    """One TF1 iteration: the D step, then the G step. Returns both steps' results in one dict.
+
+    With 16-bit products, each weight is cast once and its copy shared by the iteration's passes
+    until an update moves it (weight_copies: the same values and gradients)."""
+    with weight_copies.iteration_copies(models.execution.low_precision_products):
+        results = discriminator_step(models, optimizers, real_images, discriminator_noise)
+        results.update(generator_step(models, optimizers, generator_noise))
     return results
 
 
