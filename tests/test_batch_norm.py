@@ -92,11 +92,11 @@ def test_gradient_flows_through_batch_statistics():
 
 
 @pytest.mark.parametrize("fused", [False, True])
-def test_paper_fc_batch_norm_has_gamma_epsilon_1e5_decay_09_and_always_updates(fused):
-    """openai/InfoGAN's batch norm on fc layers (the Q network's included): as its conv ones."""
+def test_paper_fc_batch_norm_has_gamma_epsilon_1e5_decay_09(fused):
+    """openai/InfoGAN's batch norm on fc layers: as its conv ones."""
     from infogan.model.config import PAPER_FC_BATCH_NORM
     from infogan.model.execution import FAITHFUL, ExecutionPolicy
-    layer = FcBatchNorm(update_moving_statistics=False, style=PAPER_FC_BATCH_NORM,
+    layer = FcBatchNorm(style=PAPER_FC_BATCH_NORM,
                         execution=ExecutionPolicy.from_settings(fast=True) if fused else FAITHFUL)
     layer.build((None, 5))
     gamma = layer.gamma.numpy()

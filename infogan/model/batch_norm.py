@@ -148,14 +148,14 @@ class FcBatchNorm(_BatchNorm):
     statistics that start at mean 0 / variance 1 and follow decay 0.999 with the biased batch
     variance. With `update_moving_statistics=False` they are never updated: the TF1 code never ran
     the update ops of the Q network's batch norm. As openai/InfoGAN's (PAPER_FC_BATCH_NORM): what
-    its conv layers do too, gamma ~ N(1, 0.02), epsilon 1e-5, decay 0.9, always updated.
+    its conv layers do too, gamma ~ N(1, 0.02), epsilon 1e-5, decay 0.9.
     """
 
     def __init__(self, update_moving_statistics=True, execution=FAITHFUL, style=TF1_FC_BATCH_NORM,
                  **kwargs):
         super().__init__(execution=execution, **kwargs)
         self.paper = style == PAPER_FC_BATCH_NORM
-        self.update_moving_statistics = update_moving_statistics or self.paper
+        self.update_moving_statistics = update_moving_statistics
         self.epsilon = CONV_EPSILON if self.paper else FC_EPSILON
         # slim's batch_norm computes 1 - decay in Python, then casts to float32; TF1's
         # ExponentialMovingAverage (the conv layers' and openai/InfoGAN's) in float32.

@@ -13,7 +13,7 @@ import tensorflow as tf
 from infogan.model import conv_gradients, weight_copies
 from infogan.model.architecture import describe_network, parse_architecture
 from infogan.model.batch_norm import ConvBatchNorm, FcBatchNorm
-from infogan.model.config import PAPER_INIT, NetworkOptions
+from infogan.model.config import PAPER_FC_BATCH_NORM, PAPER_INIT, NetworkOptions
 from infogan.model.execution import FAITHFUL, MAX_LEAKY_RELU, NATIVE_LEAKY_RELU
 
 LRELU_LEAK = 0.01
@@ -319,8 +319,10 @@ class MutualInfoHead(keras.layers.Layer):
         super().__init__(name=name, autocast=False)
         self.fully_connected = Dense(
             128, activation="lrelu", name="fully_connected", execution=execution, options=options,
-            batch_norm=FcBatchNorm(update_moving_statistics=False, execution=execution,
-                                   style=options.fc_batch_norm, name="BatchNorm"))
+            # openai/InfoGAN updates Q's moving statistics; the TF1 code never did.
+            batch_norm=FcBatchNorm(
+                update_moving_statistics=options.fc_batch_norm == PAPER_FC_BATCH_NORM,
+                execution=execution, style=options.fc_batch_norm, name="BatchNorm"))
         self.fully_connected_1 = Dense(output_width, activation="identity", name="fully_connected_1",
                                        execution=execution, options=options)
 
