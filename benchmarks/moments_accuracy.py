@@ -5,9 +5,10 @@ rows split unevenly over 2 logical CPU devices (mirrored). For each way of compu
 the biased variance over the global batch, the largest absolute and relative difference from
 tf.nn.moments on one device, and from the exact values (computed in float64):
 
-- two-pass all-reduces: the global mean, then the squared deviations from it (3 all-reduces);
+- two-pass all-reduces: the global mean, then the squared deviations from it (3 all-reduces,
+  with the count; `replicas.two_pass_moments`, what a mirrored strategy uses);
 - per-replica count, mean and squared deviations, combined as Chan et al. (1 all-reduce,
-  `replicas.moments`);
+  `replicas.moments` with `one_exchange`, what several workers use);
 - one pass: sum and sum of squares (1 all-reduce, shift 0), for contrast.
 
     python benchmarks/moments_accuracy.py --mean 1e3 --std 0.1
@@ -25,15 +26,6 @@ flags.DEFINE_list("shape", ["63", "7", "7", "64"], "Global batch shape, [rows, .
 flags.DEFINE_integer("seed", 0, "NumPy seed of the data.")
 FLAGS = flags.FLAGS
 ONE_DEVICE, EXACT = "one device", "exact"
-
-
-def two_pass(context, inputs, axes):
-    """The global mean, then the squared deviations from it, all-reduced (and the count)."""
-    import tensorflow as tf
-    total = context.all_reduce("SUM", tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32))
-    mean = context.all_reduce("SUM", tf.reduce_sum(inputs, axis=axes)) / total
-    deviations = tf.math.squared_difference(inputs, tf.stop_gradient(mean))
-    return mean, context.all_reduce("SUM", tf.reduce_sum(deviations, axis=axes)) / total
 
 
 def one_pass(context, inputs, axes):
@@ -69,8 +61,9 @@ def measure(data):
         EXACT: [data.astype(np.float64).mean(axis=tuple(axes)),
                 data.astype(np.float64).var(axis=tuple(axes))]}
     results = {"one device: tf.nn.moments": references[ONE_DEVICE]}
-    methods = {"two-pass all-reduces (3 per batch norm)": two_pass,
-               "count, mean, M2 per replica, Chan et al. (1)": lambda c, x, a: replicas.moments(x, a),
+    methods = {"two-pass all-reduces (3 per batch norm)": replicas.two_pass_moments,
+               "count, mean, M2 per replica, Chan et al. (1)":
+                   lambda c, x, a: replicas.moments(x, a, one_exchange=True),
                "one pass: sum, sum of squares (1)": one_pass}
     parts = placement.distribute(data)
     for name, method in methods.items():

@@ -88,25 +88,30 @@ strategy = placement.strategy
 data = np.random.RandomState(0).normal(3.0, 2.0, (15, 3, 3, 4)).astype(np.float32)  # 8 / 7 rows
 weights = [tf.constant(np.random.RandomState(seed).randn(4).astype(np.float32)) for seed in (1, 2)]
 
-def statistics_and_gradient(x):
+def statistics_and_gradient(x, one_exchange):
     with tf.GradientTape() as tape:
         tape.watch(x)
-        mean, variance = replicas.moments(x, axes=[0, 1, 2])
+        mean, variance = replicas.moments(x, axes=[0, 1, 2], one_exchange=one_exchange)
         loss = tf.reduce_sum(weights[0] * mean) + tf.reduce_sum(weights[1] * variance)
         share = loss / tf.distribute.get_replica_context().num_replicas_in_sync  # sums to loss
     return mean, variance, tape.gradient(share, x)
 
-one = statistics_and_gradient(tf.constant(data))
-step = tf.function(lambda parts: strategy.run(statistics_and_gradient, args=(parts,)))
+one = statistics_and_gradient(tf.constant(data), None)
 parts = placement.distribute(data)
-got = [strategy.experimental_local_results(value) for value in step(parts)]
-for want, replica_values in zip(one[:2], got[:2]):
-    for value in replica_values:
-        np.testing.assert_allclose(value.numpy(), want.numpy(), rtol=1e-6)
-gradient = np.concatenate([value.numpy() for value in got[2]])
-np.testing.assert_allclose(gradient, one[2].numpy(), rtol=1e-5, atol=1e-6 * np.abs(one[2]).max())
-# one exchange forward, one for the gradient
-assert sum(count_collectives(step.get_concrete_function(parts)).values()) == 2
+# one exchange forward and one for the gradient; two-pass: the count, the mean, the squared
+# deviations forward, and the last two backward
+for one_exchange, exchanges in ((True, 2), (False, 5), (None, 5)):  # None: in memory, two-pass
+    step = tf.function(lambda parts, one_exchange=one_exchange: strategy.run(
+        statistics_and_gradient, args=(parts, one_exchange)))
+    got = [strategy.experimental_local_results(value) for value in step(parts)]
+    for want, replica_values in zip(one[:2], got[:2]):
+        for value in replica_values:
+            np.testing.assert_allclose(value.numpy(), want.numpy(), rtol=1e-6)
+    gradient = np.concatenate([value.numpy() for value in got[2]])
+    np.testing.assert_allclose(gradient, one[2].numpy(), rtol=1e-5,
+                               atol=1e-6 * np.abs(one[2]).max())
+    assert sum(count_collectives(step.get_concrete_function(parts)).values()) == exchanges, (
+        one_exchange, count_collectives(step.get_concrete_function(parts)))
 
 def shares(x, rows):
     with replicas.global_rows(rows):
@@ -121,9 +126,9 @@ print("reduced")
 
 
 @pytest.mark.slow
-def test_global_batch_statistics_and_their_gradient_are_one_devices_in_one_exchange():
-    """replicas.moments on 8 / 7 rows: one device's mean, variance and input gradient, one
-    all-reduce each way; batch_mean: no exchange for its count when the global rows are known."""
+def test_global_batch_statistics_and_their_gradient_are_one_devices():
+    """replicas.moments on 8 / 7 rows: one device's mean, variance and input gradient, with one
+    all-reduce each way or two-pass (a mirrored strategy's default); batch_mean: no exchange for its count when the global rows are known."""
     assert "reduced" in run("-c", REDUCTIONS_CHECK)
 
 

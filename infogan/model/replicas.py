@@ -7,9 +7,12 @@ means cover the global batch (all replicas' rows), and each replica's loss is it
 global mean, so that gradients summed over replicas are the gradients of the global loss.
 
 Each exchange between replicas is a round trip across the network in a multi-worker run, and the
-layers after it wait for it: a batch norm exchanges its statistics in one all-reduce, batch means
-divide by a global row count known when the step is traced (`global_rows`), and an update's
-gradients travel in one pack.
+layers after it wait for it: there a batch norm exchanges its statistics in one all-reduce and an
+update's gradients travel in one pack. When every replica runs in this process (a mirrored
+strategy), an exchange is a copy in memory, cheaper than the arithmetic and copies that save one:
+there a batch norm exchanges the mean, then the squared deviations from it, and gradients are
+summed tensor by tensor. Either way, batch means divide by a global row count known when the step
+is traced (`global_rows`).
 """
 import contextlib
 import threading
@@ -78,22 +81,35 @@ def all_gather(context, value):
     return context.all_reduce(SUM, tf.pad(value[tf.newaxis], paddings))
 
 
-def moments(inputs, axes):
+def exchanges_in_memory(context):
+    """Whether every replica of `context` runs in this process, so that an exchange between them
+    is a copy in memory rather than a round trip between processes (or hosts)."""
+    return not isinstance(context.strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def moments(inputs, axes, one_exchange=None):
     """tf.nn.moments(inputs, axes) on one device; in a replica, the mean and biased variance over
     the global batch.
 
-    Each replica computes its row count, its mean (corrected by the mean of the deviations from
+    With `one_exchange` (by default, when the replicas are in several processes), each replica
+    computes its row count, its mean (corrected by the mean of the deviations from
     it) and the sum of squared deviations from that mean, exchanges them in one all-reduce
     (`all_gather`: the gradient takes one more in the backward pass), and
     combines them as the parallel variance algorithm of Chan et al. does: with one device's
-    accuracy whatever the mean. Gradients flow through the exchange, across replicas.
+    accuracy whatever the mean. Without it, the global mean, then the squared deviations from it,
+    are all-reduced (`two_pass_moments`). Gradients flow through the exchanges, across replicas.
 
     Args:
       inputs: [..., channels]; axes: every axis but the last.
+      one_exchange: True, False, or None (by `exchanges_in_memory`).
     """
     context = replica_context()
     if context is None:
         return tf.nn.moments(inputs, axes=axes)
+    if one_exchange is None:
+        one_exchange = not exchanges_in_memory(context)
+    if not one_exchange:
+        return two_pass_moments(context, inputs, axes)
     dtype = inputs.dtype
     inputs = tf.cast(inputs, tf.float32)  # 16-bit inputs too, as tf.nn.moments does
     count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32)
@@ -115,15 +131,31 @@ def moments(inputs, axes):
     return tf.cast(mean, dtype), tf.cast(variance, dtype)
 
 
+def two_pass_moments(context, inputs, axes):
+    """The global mean and biased variance as tf.nn.moments computes them: the mean all-reduced,
+    then the squared deviations from it (two exchanges forward, two backward)."""
+    dtype = inputs.dtype
+    inputs = tf.cast(inputs, tf.float32)
+    count = _global_count(context, inputs[..., 0])
+    mean = context.all_reduce(SUM, tf.reduce_sum(inputs, axis=axes)) / count
+    deviations = tf.math.squared_difference(inputs, tf.stop_gradient(mean))
+    variance = context.all_reduce(SUM, tf.reduce_sum(deviations, axis=axes)) / count
+    return tf.cast(mean, dtype), tf.cast(variance, dtype)
+
+
 def sum_over_replicas(gradients, dtype=None):
     """The gradients summed over replicas (unchanged on one device): each replica differentiated
-    its share of the global loss. They travel in one pack (one all-reduce of their concatenation,
-    whatever the strategy's cross-device ops). With `dtype` (e.g. "bfloat16"), they are exchanged
-    and summed in that precision (half the bytes of float32), then cast back to their own."""
+    its share of the global loss. Between processes they travel in one pack (one all-reduce of
+    their concatenation, whatever the strategy's cross-device ops); in memory, float32 gradients
+    are summed tensor by tensor, sparing the concatenation's copies. With `dtype` (e.g.
+    "bfloat16"), they are exchanged and summed in that precision (half the bytes of float32), then
+    cast back to their own."""
     context = replica_context()
     if context is None or not gradients:
         return gradients
     low = dtype not in (None, "float32")
+    if not low and exchanges_in_memory(context):
+        return context.all_reduce(SUM, list(gradients))
     flat = [tf.reshape(tf.cast(gradient, dtype) if low else gradient, [-1])
             for gradient in gradients]
     summed = tf.split(context.all_reduce(SUM, tf.concat(flat, axis=0)),
