@@ -126,11 +126,13 @@ def has_checkpoint(run_dir):
 
 
 def epochs_on_disk(run_dir):
-    """How many epochs the run in `run_dir` was last asked to train (its newest checkpoint is at
-    or before their end); 0 when it has no checkpoint."""
-    if not has_checkpoint(run_dir):
+    """The whole epochs that the newest checkpoint of the run in `run_dir` trained; 0 when it has
+    none (or none that can be read)."""
+    from infogan.training import checkpoints
+    newest = checkpoints.peek_newest(run_dir)
+    if newest is None:
         return 0
-    return load_run_config(run_dir).run.epochs
+    return newest.epochs_completed(load_run_config(run_dir).run.batch_size)
 
 
 def recorded_epochs(seed_results):
@@ -153,12 +155,15 @@ def advance_seed(seed, seed_results, target, setting_dir, changes, record):
     done = recorded_epochs(seed_results)
     if done >= target:
         return
-    if epochs_on_disk(run_dir) < done:
-        print("seed %d: epochs 1-%d were measured on another machine (%s) and its run is not here; "
-              "training it again from its start, replacing them" % (
-                  seed, done, seed_results[str(done)].get("cpu", "unknown CPU")), flush=True)
+    on_disk = epochs_on_disk(run_dir)
+    if on_disk < done:
+        print("seed %d: epochs 1-%d were measured on another machine (%s) and its run here has %d; "
+              "training it again from its start, replacing them%s" % (
+                  seed, done, seed_results[str(done)].get("cpu", "unknown CPU"), on_disk,
+                  " (the run here is set aside)" if os.path.exists(run_dir) else ""), flush=True)
         seed_results.clear()
         done = 0
+        set_aside(run_dir)
     if done == 0 and not has_checkpoint(run_dir):
         set_aside(run_dir)  # killed in its first minutes: nothing to resume from
     for epoch in range(done + 1, target + 1):

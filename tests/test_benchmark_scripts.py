@@ -6,6 +6,7 @@ import functools
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -82,6 +83,7 @@ def table_lines(output):
 def test_tiny_run_then_continued_here_then_on_another_machine(tmp_path):
     first = run_quality(str(tmp_path), 1)
     assert first.returncode == 0, first.stderr
+    shutil.copytree(tmp_path / "here", tmp_path / "behind")  # a copy of the run after epoch 1
     assert "seed 7 epoch 1: one-to-one" in first.stdout
     results_path = tmp_path / "results" / "batch_size=32,plot_every=1000.json"
     epoch1 = json.loads(results_path.read_text())["7"]["1"]
@@ -94,6 +96,7 @@ def test_tiny_run_then_continued_here_then_on_another_machine(tmp_path):
     assert "seed 7 epoch 1" not in second.stdout and "seed 7 epoch 2: one-to-one" in second.stdout
     results = json.loads(results_path.read_text())["7"]
     assert results["1"] == epoch1 and results["2"]["train_seconds"] > epoch1["train_seconds"]
+    second_epoch2 = results["2"]["one_to_one"]
     assert results["2"]["last_step"] == 3 and "Mean of each objective" in second.stdout
     table = table_lines(second.stdout)
     assert table[0].startswith("| epoch | seeds | one-to-one % median (min-max) | NMI | ARI | >= 90%")
@@ -108,14 +111,29 @@ def test_tiny_run_then_continued_here_then_on_another_machine(tmp_path):
     assert table_lines(report.stdout) == table
     assert json.loads(results_path.read_text())["7"] == results
 
+    third = run_quality(str(tmp_path), 3)  # a run resumed twice is still found to be here
+    assert third.returncode == 0, third.stderr
+    assert "another machine" not in third.stdout and "seed 7 epoch 2" not in third.stdout
+    results = json.loads(results_path.read_text())["7"]
+    assert results["2"]["one_to_one"] == second_epoch2 and results["3"]["last_step"] == 5
+
+    # A run here that is behind the results (1 epoch, 3 recorded) is set aside and trained again.
+    behind = run_quality(str(tmp_path), 4, machine="behind")
+    assert behind.returncode == 0, behind.stderr
+    assert "epochs 1-3 were measured on another machine" in behind.stdout
+    assert "its run here has 1" in behind.stdout and "set aside" in behind.stdout
+    assert all("seed 7 epoch %d: one-to-one" % epoch in behind.stdout for epoch in (1, 2, 3, 4))
+    setting_dir = tmp_path / "behind" / "batch_size=32,plot_every=1000"
+    assert any(name.startswith("seed7.set-aside-") for name in os.listdir(setting_dir))
+
     # Another machine: the results file came with the repository, the run did not. A seed that
     # is done stays; one to be continued is trained again from its start.
     assert "seed 7 epoch" not in run_quality(str(tmp_path), 2, machine="elsewhere").stdout
-    moved = run_quality(str(tmp_path), 3, machine="elsewhere")
+    moved = run_quality(str(tmp_path), 5, machine="elsewhere")
     assert moved.returncode == 0, moved.stderr
-    assert "epochs 1-2 were measured on another machine" in moved.stdout
-    assert all("seed 7 epoch %d: one-to-one" % epoch in moved.stdout for epoch in (1, 2, 3))
-    assert set(json.loads(results_path.read_text())["7"]) == {"1", "2", "3"}
+    assert "epochs 1-4 were measured on another machine" in moved.stdout
+    assert all("seed 7 epoch %d: one-to-one" % epoch in moved.stdout for epoch in range(1, 6))
+    assert set(json.loads(results_path.read_text())["7"]) == {"1", "2", "3", "4", "5"}
 
 
 def test_the_summary_gives_median_range_and_fractions_over_seeds():

@@ -108,6 +108,10 @@ class CheckpointPeek:
     batch_index: int
     num_images: int  # the length of the dataset's permutation the run was trained on
 
+    def epochs_completed(self, batch_size):
+        """The whole epochs trained up to this checkpoint, in batches of `batch_size` rows."""
+        return self.epoch + (self.batch_index == -(-self.num_images // batch_size))
+
 
 def peek_newest(log_dir):
     """The loop position and dataset size of a run's newest checkpoint; None when there is none or
