@@ -14,8 +14,9 @@ again from its start (its path cannot be continued elsewhere: rounding differs b
 its figures are replaced. Each figure records the CPU it was measured on.
 
 Prints, per epoch, the median and range over seeds of the one-to-one accuracy, NMI and ARI, and
-the fraction of seeds at >= 90% and >= 95%; then every seed's accuracy (--report prints them
-without training).
+the fraction of seeds at >= 90% and >= 95%; then every seed's accuracy; then, per epoch and seed,
+the categories that mix digits and the digits that lead no category; then the mean of each
+objective over each epoch (--report prints them without training).
 
     python benchmarks/quality.py --set recipe=paper --set fast=true --epochs 10 --commit
     python benchmarks/quality.py --set recipe=paper --set fast=true --report
@@ -307,10 +308,36 @@ def objectives_table(results, seeds, epochs):
     return ["Mean of each objective over the epoch, median over seeds:"] + lines
 
 
+def category_structure(counts):
+    """One cell: the categories that mix digits (each digit at least a fifth of the category) and
+    the digits that lead no category, e.g. `4/9, 7/9; no 9`."""
+    from infogan.tools.metrics import shared_categories, unmatched_labels
+    mixed = ", ".join("/".join(str(label) for label, _ in labels)
+                      for _, labels in shared_categories(counts))
+    missing = unmatched_labels(counts)
+    parts = [mixed] if mixed else []
+    parts += ["no " + " ".join(str(label) for label in missing)] if missing else []
+    return "; ".join(parts) or "one digit each"
+
+
+def category_table(results, seeds, epochs):
+    """Markdown lines: one row per epoch; per seed, which digits its categories mix and which
+    digits lead no category (`category_structure`): when a run's structure forms."""
+    lines = ["| epoch | " + " | ".join("seed %s: mixed categories; digits without one" % s
+                                       for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
+    for epoch in range(1, epochs + 1):
+        entries = [results.get(str(seed), {}).get(str(epoch)) for seed in seeds]
+        if any(entries):
+            lines.append("| %d | %s |" % (epoch, " | ".join(
+                "not run" if entry is None else category_structure(entry["confusion"])
+                for entry in entries)))
+    return lines
+
+
 def shared_category_lines(results, seeds):
     """Per seed, at its last recorded epoch: the categories that mix digits (each digit at least a
-    fifth of the category), from the confusion matrix."""
-    from infogan.tools.metrics import shared_categories
+    fifth of the category), from the confusion matrix, and the digits that lead no category."""
+    from infogan.tools.metrics import shared_categories, unmatched_labels
     lines = []
     for seed in seeds:
         seed_results = results.get(str(seed), {})
@@ -319,11 +346,14 @@ def shared_category_lines(results, seeds):
         epoch = max(seed_results, key=int)
         entry = seed_results[epoch]
         mixed = shared_categories(entry["confusion"])
-        lines.append("seed %s after epoch %s (%.1f%%): %s" % (
+        missing = unmatched_labels(entry["confusion"])
+        lines.append("seed %s after epoch %s (%.1f%%): %s%s" % (
             seed, epoch, 100 * entry["one_to_one"], "; ".join(
                 "category %d holds %s" % (category, ", ".join("%d %ds" % (count, label)
                                                               for label, count in labels))
-                for category, labels in mixed) or "every category is mostly one digit"))
+                for category, labels in mixed) or "every category is mostly one digit",
+            "; no category leads with %s" % ", ".join("%ds" % label for label in missing)
+            if missing else ""))
     return lines
 
 
@@ -433,6 +463,8 @@ def main(argv):
     print("\n".join(summary_table(results, seeds, FLAGS.epochs)))
     print()
     print("\n".join(seed_table(results, seeds, FLAGS.epochs)))
+    print()
+    print("\n".join(category_table(results, seeds, FLAGS.epochs)))
     print()
     print("\n".join(shared_category_lines(results, seeds)))
     print()

@@ -103,7 +103,8 @@ def test_tiny_run_then_continued_here_then_on_another_machine(tmp_path):
     assert table[1].startswith("| 1 | 1 | %.1f (" % (100 * epoch1["one_to_one"]))
     assert table[2].startswith("| 2 | 1 | ") and table[3].startswith("| epoch | seed 7: ")
     assert table[4].startswith("| 1 | ") and table[5].startswith("| 2 | ")
-    assert len(table) == 9 and table[6].startswith("| epoch | discriminator_objective | ")
+    assert table[6].startswith("| epoch | seed 7: mixed categories; digits without one |")
+    assert len(table) == 12 and table[9].startswith("| epoch | discriminator_objective | ")
     assert "seed 7 after epoch 2 (%.1f%%): " % (100 * results["2"]["one_to_one"]) in second.stdout
 
     report = run_quality(str(tmp_path), 5, "--report")  # prints what is there, trains nothing
@@ -145,6 +146,18 @@ def test_the_summary_gives_median_range_and_fractions_over_seeds():
     assert lines[2] == "| 1 | 3 | 60.0 (50.0-70.0) | 0.500 (0.400-0.600) | 0.400 (0.300-0.500) | 0/3 | 0/3 |"
     assert lines[3] == "| 2 | 2 | 93.5 (91.0-96.0) | 0.835 (0.810-0.860) | 0.735 (0.710-0.760) | 2/2 | 1/2 |"
     assert len(lines) == 4  # epoch 3: nothing measured
+
+
+def test_the_category_table_says_which_digits_share_and_which_have_none():
+    import numpy as np
+    quality = load_script()
+    clean = np.eye(10, dtype=np.int64) * 100
+    merged = clean.copy()
+    merged[4, 9], merged[9, 9], merged[9, 1] = 80, 0, 90  # 9s with the 4s; a second category of 1s
+    results = {"1": {"1": {"confusion": merged.tolist()}, "2": {"confusion": clean.tolist()}}}
+    lines = quality.category_table(results, [1, 2], 3)
+    assert lines[2] == "| 1 | 4/9; no 9 | not run |"
+    assert lines[3] == "| 2 | one digit each | not run |" and len(lines) == 4
 
 
 @pytest.mark.slow

@@ -83,3 +83,14 @@ def test_shared_categories_name_the_digits_a_category_mixes():
     assert shared_categories(counts) == [(0, [(4, 500), (9, 400)])]
     assert shared_categories(counts, share=0.1) == [(0, [(4, 500), (9, 400)]), (2, [(3, 800), (5, 150)])]
     assert shared_categories(np.zeros((2, 10))) == []
+
+
+def test_unmatched_labels_are_the_digits_that_lead_no_category():
+    from infogan.tools.metrics import unmatched_labels
+    counts = np.zeros((10, 10), np.int64)
+    for digit in range(10):
+        counts[digit, digit] = 100
+    assert unmatched_labels(counts) == []
+    counts[9, 9], counts[9, 1] = 40, 60  # category 9 becomes a second category of 1s
+    assert unmatched_labels(counts) == [9]
+    assert unmatched_labels(np.zeros((2, 10))) == list(range(10))

@@ -87,3 +87,18 @@ def shared_categories(counts, share=0.2):
         if len(labels) >= 2:
             found.append((category, labels))
     return found
+
+
+def unmatched_labels(counts):
+    """The labels that are the most frequent label of no category: digits that a run gave no
+    category of their own (e.g. 9s split between a category of 4s and one of 7s).
+
+    Args:
+      counts: the contingency table counts[category, label].
+
+    Returns:
+      the labels, in order.
+    """
+    counts = np.asarray(counts)
+    leading = {int(np.argmax(row)) for row in counts if row.sum()}
+    return [label for label in range(counts.shape[1]) if label not in leading]
