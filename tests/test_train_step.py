@@ -210,3 +210,39 @@ def test_mutual_info_in_the_gan_losses(tiny_model_config):
         np.testing.assert_array_equal(before, after)  # Q moves with D's optimiser only
     np.testing.assert_allclose(optimizers.generator.beta1_power.numpy(), B1 ** 2)  # one update
     np.testing.assert_allclose(results["g_step_infogan_loss"], -results["mutual_info_objective"])
+
+
+def test_several_generator_steps_are_the_g_step_repeated_on_each_noise(tiny_model_config):
+    """--generator_steps 2: the iteration is the D step, then the G step on the first generator
+    noise, then on the second, each at the values the one before left (bit for bit what the steps
+    do one by one); the G steps' results are logged as their mean."""
+    import keras
+    runs = []
+    for by_hand in (False, True):
+        keras.utils.set_random_seed(0)
+        np.random.seed(0)
+        models = build_models(tiny_model_config, TINY_IMAGE_SHAPE)
+        optimizers = train_step.build_optimizers(models, G_LR, D_LR)
+        sample = create_infogan_noise_sample(tiny_model_config.categorical_cardinality,
+                                             tiny_model_config.num_continuous,
+                                             tiny_model_config.style_size)
+        real = tf.constant(np.random.rand(4, *TINY_IMAGE_SHAPE).astype(np.float32))
+        noises = [noise_to_tensor(sample(4)) for _ in range(3)]
+        if by_hand:
+            results = [train_step.discriminator_step(models, optimizers, real, noises[0])]
+            results += [train_step.generator_step(models, optimizers, noise) for noise in noises[1:]]
+        else:
+            results = train_step.train_iteration(models, optimizers, real, *noises)
+        variables = (losses.discriminator_variables(models) + losses.generator_variables(models)
+                     + losses.mutual_info_variables(models))
+        runs.append((results, values(variables), optimizers.generator.beta1_power.numpy()))
+    (together, together_vars, together_power), (apart, apart_vars, apart_power) = runs
+    # two G steps, each a G and an MI update: four steps of the shared generator Adam
+    np.testing.assert_allclose([together_power, apart_power], [B1 ** 5] * 2, rtol=1e-6)
+    for mine, theirs in zip(together_vars, apart_vars):
+        np.testing.assert_array_equal(mine, theirs)
+    for key in apart[1]:
+        want = (apart[1][key].numpy() + apart[2][key].numpy()) / 2
+        np.testing.assert_allclose(together[key].numpy(), want, rtol=1e-6)
+    for key in apart[0]:
+        np.testing.assert_array_equal(together[key].numpy(), apart[0][key].numpy())

@@ -117,7 +117,7 @@ def validate_numbers(config):
       ConfigError naming the flag, the value and what is accepted.
     """
     model, run, execution = config.model, config.run, config.execution
-    for name in ("epochs", "batch_size", "plot_every", "checkpoint_every"):
+    for name in ("epochs", "batch_size", "plot_every", "checkpoint_every", "generator_steps"):
         require(_is_int(getattr(run, name)) and getattr(run, name) > 0,
                 "--%s must be a positive integer, got %s" % (name, getattr(run, name)))
     for name in ("generator_lr", "discriminator_lr"):

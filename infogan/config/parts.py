@@ -55,6 +55,10 @@ class RunConfig:
     generator_lr: float = option(1e-3, "Adam learning rate of the generator and of the "
                                  "mutual-information update (which also moves D and Q).", TF1)
     discriminator_lr: float = option(2e-4, "Adam learning rate of the discriminator.", TF1)
+    generator_steps: int = option(1, "G steps per iteration, each on new noise, after the D step "
+                                  "(a G step: the G update, and the MI update where it is "
+                                  "separate): 1 (the TF1 code), or more to train G harder "
+                                  "against D.", BEYOND_TF1)
     seed: int = option(1234, "Seed of NumPy's generator (draws noise and batches, as in TF1) and "
                        "of TensorFlow's initialisers (the TF1 code left those unseeded).", TF1)
     plot_every: int = option(200, "Iterations between TensorBoard image plots (each also saved as "

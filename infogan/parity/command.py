@@ -22,10 +22,10 @@ from absl import flags
 
 from infogan.cli import common
 from infogan.cli import train as train_cli
-from infogan.config import ConfigError, preflight
+from infogan.config import ConfigError, config_fields, preflight
 from infogan.data import TF1_ORDER
 from infogan.model.architecture import parse_architecture
-from infogan.model.options import BEYOND_TF1, flag_fields
+from infogan.model.options import BEYOND_TF1
 from infogan.parity import IMAGE_RACE_LEVELS
 
 FLAGS = flags.FLAGS
@@ -87,16 +87,13 @@ def check_tf1_computation(config):
       ConfigError naming them.
     """
     model = config.model
-    beyond = ["--%s %s" % (field.name, getattr(model, field.name))
-              for field in flag_fields(model) if field.metadata["group"] == BEYOND_TF1
-              and getattr(model, field.name) != field.default]
+    beyond = []
+    for part, field in config_fields():
+        value = getattr(getattr(config, part), field.name)
+        if field.metadata["group"] == BEYOND_TF1 and value != field.default:
+            beyond.append("--%s" % field.name if value is True else "--%s %s" % (field.name, value))
     beyond += [flag for flag, used in (
-        ("--recipe %s" % config.run.recipe, config.run.recipe != "tf1"),
         ("--image_order %s" % config.data.image_order, config.data.image_order != TF1_ORDER),
-        ("--fast", config.execution.fast), ("--precision %s" % config.execution.precision, config.execution.precision != "float32"),
-        ("--jit_compile", config.execution.jit_compile),
-        ("--distribution_strategy %s" % config.execution.distribution_strategy,
-         config.execution.distribution_strategy != "off"),
         (":bn / :nobn in --generator or --discriminator", any(
             spec.batch_norm is not None for description in (model.generator, model.discriminator)
             for spec in parse_architecture(description))))

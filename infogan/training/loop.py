@@ -380,8 +380,9 @@ class TrainingRun:
 
     def _step(self, batch):
         batch_size = self.config.run.batch_size
-        d_noise, g_noise = self.sample_noise(batch_size), self.sample_noise(batch_size)
-        results = self.iteration_fn(tf.constant(batch), noise_to_tensor(d_noise), noise_to_tensor(g_noise))
+        # D's noise, then each G step's (with one G step: the TF1 code's two draws, in its order)
+        noises = [self.sample_noise(batch_size) for _ in range(1 + self.config.run.generator_steps)]
+        results = self.iteration_fn(tf.constant(batch), *map(noise_to_tensor, noises))
         results = {key: value.numpy() for key, value in results.items()}
         for key, value in results.items():
             # With no continuous code, std_contig is the mean of nothing: NaN in TF1 too.

@@ -115,21 +115,21 @@ class Placement:
         XLA when their execution policy says so: `step.make_train_iteration`).
 
         Returns:
-          f(real_images, discriminator_noise, generator_noise) (host tensors or arrays of the
+          f(real_images, discriminator_noise, *generator_noises) (host tensors or arrays of the
           global batch) -> dict of scalar tensors: the global objectives, as one device logs them.
           Under a strategy, its `concrete_function(real_images, discriminator_noise,
-          generator_noise)` is the traced step those batches run (`collectives.count_collectives`
-          counts its exchanges).
+          *generator_noises)` is the traced step those batches run
+          (`collectives.count_collectives` counts its exchanges).
         """
         if self.strategy is None:
             return train_step.make_train_iteration(models, optimizers)
         strategy = self.strategy
         keys = []  # of the results, in the order each replica stacks them
 
-        def replica_step(rows, real_images, discriminator_noise, generator_noise):
+        def replica_step(rows, real_images, discriminator_noise, *generator_noises):
             with replicas.global_rows(rows):
                 results = train_step.train_iteration(models, optimizers, real_images,
-                                                     discriminator_noise, generator_noise)
+                                                     discriminator_noise, *generator_noises)
             keys[:] = sorted(results)
             return tf.stack([results[key] for key in keys])
 
@@ -137,9 +137,8 @@ class Placement:
         # `rows`, a Python int, is traced in: one trace per global batch size.
         @tf.function(autograph=False,
                      reduce_retracing=not isinstance(strategy, tf.distribute.TPUStrategy))
-        def distributed_step(rows, real_images, discriminator_noise, generator_noise):
-            shares = strategy.run(
-                replica_step, args=(rows, real_images, discriminator_noise, generator_noise))
+        def distributed_step(rows, real_images, *noises):
+            shares = strategy.run(replica_step, args=(rows, real_images, *noises))
             # Each replica returns its share of every batch mean: their sum is the global mean.
             return dict(zip(keys, tf.unstack(strategy.reduce(tf.distribute.ReduceOp.SUM, shares,
                                                              axis=None))))
@@ -151,8 +150,8 @@ class Placement:
             return (rows.pop() if len(rows) == 1 else None,
                     *(self.distribute(array) for array in arrays))
 
-        def iteration(real_images, discriminator_noise, generator_noise):
-            return distributed_step(*arguments((real_images, discriminator_noise, generator_noise)))
+        def iteration(*batches):
+            return distributed_step(*arguments(batches))
         iteration.concrete_function = lambda *values: distributed_step.get_concrete_function(
             *arguments(values))
         return iteration

@@ -114,14 +114,17 @@ def generator_step(models, optimizers, noise):
     return _run_updates(optimizers, lambda: losses.generator_losses(models, noise))
 
 
-def train_iteration(models, optimizers, real_images, discriminator_noise, generator_noise):
-    """One TF1 iteration: the D step, then the G step. Returns both steps' results in one dict.
+def train_iteration(models, optimizers, real_images, discriminator_noise, *generator_noises):
+    """One TF1 iteration: the D step, then the G step (one per noise batch in `generator_noises`:
+    one in the TF1 code). Returns the steps' results in one dict, the G steps' averaged.
 
     With 16-bit products, each weight is cast once and its copy shared by the iteration's passes
     until an update moves it (weight_copies: the same values and gradients)."""
     with weight_copies.iteration_copies(models.execution.low_precision_products):
         results = discriminator_step(models, optimizers, real_images, discriminator_noise)
-        results.update(generator_step(models, optimizers, generator_noise))
+        steps = [generator_step(models, optimizers, noise) for noise in generator_noises]
+    results.update(steps[0] if len(steps) == 1 else {
+        key: tf.add_n([step[key] for step in steps]) / len(steps) for key in steps[0]})
     return results
 
 
@@ -148,8 +151,9 @@ def make_train_iteration(models, optimizers):
     then agree with the TF1 code only to float32 rounding, not bit for bit).
 
     Returns:
-      f(real_images, discriminator_noise, generator_noise) -> dict of scalar tensors.
+      f(real_images, discriminator_noise, *generator_noises) -> dict of scalar tensors.
     """
-    def step(real_images, discriminator_noise, generator_noise):
-        return train_iteration(models, optimizers, real_images, discriminator_noise, generator_noise)
+    def step(real_images, discriminator_noise, *generator_noises):
+        return train_iteration(models, optimizers, real_images, discriminator_noise,
+                               *generator_noises)
     return batch_agnostic_function(step, models.execution.jit_compile)
