@@ -8,10 +8,10 @@ global mean, so that gradients summed over replicas are the gradients of the glo
 
 Each exchange between replicas is a round trip across the network in a multi-worker run, and the
 layers after it wait for it: there a batch norm exchanges its statistics in one all-reduce and an
-update's gradients travel in one pack. When every replica runs in this process (a mirrored
-strategy), an exchange is a copy in memory, cheaper than the arithmetic and copies that save one:
-there a batch norm exchanges the mean, then the squared deviations from it, and gradients are
-summed tensor by tensor. Either way, batch means divide by a global row count known when the step
+update's gradients travel in one pack. When every replica runs in this process (mirrored, TPU),
+an exchange does not leave the host and costs less than the arithmetic and copies that save one:
+there a batch norm exchanges the sum, then the squared deviations from the mean, and float32
+gradients are summed tensor by tensor. Either way, batch means divide by a global row count known when the step
 is traced (`global_rows`).
 """
 import contextlib

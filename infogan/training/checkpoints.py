@@ -25,6 +25,12 @@ _CHECKPOINT_INDEX = re.compile(r"^ckpt-(\d+)\.index$")
 HISTORY_KEYS = ("discriminator_objective", "generator_objective", "infogan_loss")
 
 
+def batches_per_epoch(num_images, batch_size):
+    """The batches of one epoch, the last one short when `batch_size` does not divide
+    `num_images`."""
+    return -(-num_images // batch_size)
+
+
 class LoopState(tf.Module):
     """Position of the training loop and the NumPy RNG, as checkpointable variables.
 
@@ -110,7 +116,7 @@ class CheckpointPeek:
 
     def epochs_completed(self, batch_size):
         """The whole epochs trained up to this checkpoint, in batches of `batch_size` rows."""
-        return self.epoch + (self.batch_index == -(-self.num_images // batch_size))
+        return self.epoch + (self.batch_index == batches_per_epoch(self.num_images, batch_size))
 
 
 def peek_newest(log_dir):

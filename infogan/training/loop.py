@@ -124,7 +124,7 @@ def train_models(config, wait_guard=placement_lib.unguarded):
     check_compilation(config.execution, len(tf.config.list_physical_devices("GPU")))
     seed_everything(config.run.seed)
     dataset, _ = load_images(checked)
-    num_batches = -(-dataset.num_images // config.run.batch_size)
+    num_batches = checkpoints.batches_per_epoch(dataset.num_images, config.run.batch_size)
     where = _Whereabouts(log_dir=config.run.logdir if config.run.resume else None)
     with StopRequests() as stop, contextlib.ExitStack() as held:
         try:
@@ -334,7 +334,7 @@ class TrainingRun:
         self.stop, self.progress = stop, progress
         infogan = config.model.infogan
         self.g_scalars = (GENERATOR_OBJECTIVE,) + (MUTUAL_INFO_SCALARS if infogan else ())
-        self.num_batches = -(-dataset.num_images // config.run.batch_size)
+        self.num_batches = checkpoints.batches_per_epoch(dataset.num_images, config.run.batch_size)
 
     def run(self):
         """Trains until `config.run.epochs` (or `config.run.max_iterations`) is reached."""
