@@ -233,12 +233,9 @@ class Worker:
             process.stdin.flush()
         return [[float(word) for word in line.split()] for line in self._expect()]
 
-    def rate(self, iterations):
-        """The rate of the slowest process (the processes of a cluster run in lockstep)."""
-        return self.rate_and_cpu(iterations)[0]
-
     def rate_and_cpu(self, iterations):
-        """(the slowest process's rate, the CPU milliseconds per iteration of all processes)."""
+        """(the rate of the slowest process, as the processes of a cluster run in lockstep; the
+        CPU milliseconds per iteration of all processes)."""
         answers = self._answers("%d" % iterations)
         return min(rate for rate, _ in answers), sum(cpu for _, cpu in answers)
 
