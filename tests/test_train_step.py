@@ -168,14 +168,17 @@ def test_jit_compiled_iteration_matches_the_default_to_rounding(tiny_model_confi
             np.testing.assert_allclose(jitted_step[key], plain_step[key], rtol=1e-2, atol=1e-3)
 
 
-def test_mutual_info_in_the_gan_losses(tiny_model_config):
+@pytest.mark.parametrize("warmup,iteration,weight", [(0, 0, 1.0), (4, 1, 0.25), (4, 9, 1.0)])
+def test_mutual_info_in_the_gan_losses(tiny_model_config, warmup, iteration, weight):
     """openai/InfoGAN's wiring: D's loss and G's loss each subtract the MI; D's Adam also updates
-    Q; one G update per iteration."""
+    Q; one G update per iteration. With --mutual_info_warmup N, the MI term is weighted by
+    iteration / N (at most 1)."""
     import dataclasses
     config = dataclasses.replace(tiny_model_config, mutual_info_loss="gan_losses")
     np.random.seed(0)
     models = build_models(config, TINY_IMAGE_SHAPE)
-    optimizers = train_step.build_optimizers(models, G_LR, D_LR)
+    optimizers = train_step.build_optimizers(models, G_LR, D_LR, mutual_info_warmup=warmup)
+    optimizers.start_iteration(iteration)
     G, D, Q = models.generator, models.discriminator, models.q_network
     assert losses.mutual_info_variables(models) == []
     d_vars = losses.discriminator_variables(models)
@@ -189,7 +192,7 @@ def test_mutual_info_in_the_gan_losses(tiny_model_config):
         fake = D(G(d_noise, training=True), training=True, pass_index=FAKE_PASS)
         objective = discriminator_objective(
             fake["prob"], D(real, training=True, pass_index=REAL_PASS)["prob"])
-        return -objective - losses.mutual_info(models, d_noise, fake["hidden"])["mutual_info"]
+        return -objective - weight * losses.mutual_info(models, d_noise, fake["hidden"])["mutual_info"]
 
     assert_first_adam_update(d_vars, d_loss, D_LR,
                              lambda: train_step.discriminator_step(models, optimizers, real, d_noise))
@@ -197,7 +200,7 @@ def test_mutual_info_in_the_gan_losses(tiny_model_config):
     def g_loss():
         fake = D(G(g_noise, training=True), training=True)
         return (-generator_objective(fake["prob"])
-                - losses.mutual_info(models, g_noise, fake["hidden"])["mutual_info"])
+                - weight * losses.mutual_info(models, g_noise, fake["hidden"])["mutual_info"])
 
     g_vars = losses.generator_variables(models)
     g_before, g_grads = values(g_vars), gradients(g_vars, g_loss)

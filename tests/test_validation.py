@@ -23,6 +23,9 @@ def model_config(**changes):
     (dict(epochs=-1), "--epochs must be a positive integer, got -1"),
     (dict(plot_every=0), "--plot_every must be a positive integer, got 0"),
     (dict(generator_steps=0), "--generator_steps must be a positive integer, got 0"),
+    (dict(mutual_info_warmup=-1), "--mutual_info_warmup must be an integer, 0 or more, got -1"),
+    (dict(mutual_info_warmup=100), "--mutual_info_warmup weighs the mutual-information term of "
+     "the GAN losses: add --mutual_info_loss gan_losses"),
     (dict(max_images=0), "--max_images must be a positive integer"),
     (dict(generator_lr=0.0), "--generator_lr must be a positive finite number"),
     (dict(scale_dataset=(64, 0)), "--scale_dataset takes two positive integers"),
@@ -265,6 +268,8 @@ def test_the_paper_recipe_sets_its_values_and_explicit_flags_win():
     (dict(model=model_config(mutual_info_loss="gan_losses")), "--mutual_info_loss gan_losses"),
     (dict(model=model_config(discriminator="conv:4:2:64:lrelu:nobn,fc:16:lrelu")), ":bn / :nobn"),
     (dict(run=dataclasses.replace(TrainConfig().run, generator_steps=2)), "--generator_steps 2"),
+    (dict(run=dataclasses.replace(TrainConfig().run, mutual_info_warmup=100)),
+     "--mutual_info_warmup 100"),
 ])
 def test_parity_refuses_what_the_tf1_code_cannot_compute(changes, named):
     from infogan.parity.command import check_tf1_computation

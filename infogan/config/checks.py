@@ -8,6 +8,7 @@ from infogan.config.errors import ConfigError, require
 from infogan.config.parts import MAX_CPU_DEVICES, config_fields
 from infogan.model.architecture import (ArchitectureError, LayerSpec, count_values,
                                         infer_output_shapes, parse_architecture)
+from infogan.model.config import GAN_LOSSES
 
 MNIST_SHAPE = data.IDX_IMAGE_SHAPE
 BYTES_PER_VALUE = 4  # float32
@@ -120,6 +121,12 @@ def validate_numbers(config):
     for name in ("epochs", "batch_size", "plot_every", "checkpoint_every", "generator_steps"):
         require(_is_int(getattr(run, name)) and getattr(run, name) > 0,
                 "--%s must be a positive integer, got %s" % (name, getattr(run, name)))
+    require(_is_int(run.mutual_info_warmup) and run.mutual_info_warmup >= 0,
+            "--mutual_info_warmup must be an integer, 0 or more, got %s" % run.mutual_info_warmup)
+    require(not run.mutual_info_warmup or (model.infogan and model.mutual_info_loss == GAN_LOSSES),
+            "--mutual_info_warmup weighs the mutual-information term of the GAN losses: add "
+            "--mutual_info_loss gan_losses (or --recipe paper); a separate MI update moves as far "
+            "whatever its loss's scale (Adam)")
     for name in ("generator_lr", "discriminator_lr"):
         value = getattr(run, name)
         require(_is_number(value) and math.isfinite(value) and value > 0,

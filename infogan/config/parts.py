@@ -59,6 +59,11 @@ class RunConfig:
                                   "(a G step: the G update, and the MI update where it is "
                                   "separate): 1 (the TF1 code), or more to train G harder "
                                   "against D.", BEYOND_TF1)
+    mutual_info_warmup: int = option(0, "Iterations over which the mutual-information term's weight "
+                                     "in the GAN losses rises linearly from 0 to 1 (with "
+                                     "--mutual_info_loss gan_losses, which --recipe paper sets): 0 "
+                                     "(no warm-up, the TF1 code and openai/InfoGAN), or e.g. 1000.",
+                                     BEYOND_TF1)
     seed: int = option(1234, "Seed of NumPy's generator (draws noise and batches, as in TF1) and "
                        "of TensorFlow's initialisers (the TF1 code left those unseeded).", TF1)
     plot_every: int = option(200, "Iterations between TensorBoard image plots (each also saved as "

@@ -17,6 +17,8 @@ default path bit-identical to it.
 import dataclasses
 from typing import Dict, List, Tuple
 
+import tensorflow as tf
+
 from infogan.model import replicas
 from infogan.model.config import SEPARATE_UPDATE
 from infogan.model.networks import FAKE_PASS, REAL_PASS
@@ -96,8 +98,14 @@ def mutual_info(models, noise, hidden):
         fix_std=config.fix_std, hidden=hidden, is_training=True)
 
 
-def discriminator_losses(models, real_images, noise):
-    """The D step's losses, on a real batch and a noise batch (their row counts may differ).
+def _weighted(information, weight):
+    """The MI term as the GAN losses take it: times `weight` (a warm-up's), when there is one."""
+    return information if weight is None else information * tf.cast(weight, information.dtype)
+
+
+def discriminator_losses(models, real_images, noise, mutual_info_weight=None):
+    """The D step's losses, on a real batch and a noise batch (their row counts may differ);
+    `mutual_info_weight` (None: 1) scales the MI term where it joins the D loss.
 
     G and D run in training mode, so G's and both of D's batch-norm statistics are updated, as
     TF1's D step did: D's shared fc moving statistics by the real pass, then the fake pass (the
@@ -119,14 +127,15 @@ def discriminator_losses(models, real_images, noise):
     if models.q_network is not None:
         information = mutual_info(models, noise, fake["hidden"])["mutual_info"]
         if not separate_mutual_info_update(models):
-            loss = loss - information
+            loss = loss - _weighted(information, mutual_info_weight)
         results[D_STEP_INFOGAN_LOSS] = -information
     update = Update("D", DISCRIMINATOR, loss, discriminator_variables(models))
     return StepLosses((update,), results, {"fake_images": fake_images, "real": real, "fake": fake})
 
 
-def generator_losses(models, noise):
-    """The G step's losses, from one generator pass on a noise batch.
+def generator_losses(models, noise, mutual_info_weight=None):
+    """The G step's losses, from one generator pass on a noise batch; `mutual_info_weight`
+    (None: 1) scales the MI term where it joins the G loss.
 
     Returns:
       StepLosses: the G update, then (the TF1 code) the MI update; results GENERATOR_OBJECTIVE
@@ -148,5 +157,7 @@ def generator_losses(models, noise):
         updates = (Update("G", GENERATOR, -objective, g_variables),
                    Update("MI", GENERATOR, mi_loss, mutual_info_variables(models)))
     else:
-        updates = (Update("G", GENERATOR, -objective - information["mutual_info"], g_variables),)
+        updates = (Update("G", GENERATOR,
+                          -objective - _weighted(information["mutual_info"], mutual_info_weight),
+                          g_variables),)
     return StepLosses(updates, results, forward)

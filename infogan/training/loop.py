@@ -187,7 +187,8 @@ def _train_in(config, dataset, num_batches, stop, held, where, wait_guard):
         models = build_models(config.model, dataset.image_shape,
                               execution=config.execution.policy())
         optimizers = build_optimizers(models, config.run.generator_lr, config.run.discriminator_lr,
-                                      exchange_dtype=placement.allreduce_precision)
+                                      exchange_dtype=placement.allreduce_precision,
+                                      mutual_info_warmup=config.run.mutual_info_warmup)
         if config.run.resume:
             log_dir, run_checkpoints = config.run.logdir, _resume(
                 config, models, optimizers, loop_state, num_batches, checked=newest is not None)
@@ -382,6 +383,7 @@ class TrainingRun:
         batch_size = self.config.run.batch_size
         # D's noise, then each G step's (with one G step: the TF1 code's two draws, in its order)
         noises = [self.sample_noise(batch_size) for _ in range(1 + self.config.run.generator_steps)]
+        self.optimizers.start_iteration(self.iteration)
         results = self.iteration_fn(tf.constant(batch), *map(noise_to_tensor, noises))
         results = {key: value.numpy() for key, value in results.items()}
         for key, value in results.items():

@@ -24,9 +24,18 @@ class Optimizers:
     generator: TF1Adam
     loss_scale: Optional[DynamicLossScale] = None
     exchange_dtype: Optional[str] = None
+    mutual_info_warmup: int = 0
+    mutual_info_weight: Optional[tf.Variable] = None
+
+    def start_iteration(self, iteration):
+        """Sets what the next iteration reads from the schedule: the MI term's weight, at
+        iteration / mutual_info_warmup (at most 1) while warming up."""
+        if self.mutual_info_weight is not None:
+            self.mutual_info_weight.assign(min(1.0, iteration / self.mutual_info_warmup))
 
 
-def build_optimizers(models, generator_lr, discriminator_lr, exchange_dtype=None):
+def build_optimizers(models, generator_lr, discriminator_lr, exchange_dtype=None,
+                     mutual_info_warmup=0):
     """Creates both optimisers with all their slots (D's first, as in TF1).
 
     Args:
@@ -34,6 +43,8 @@ def build_optimizers(models, generator_lr, discriminator_lr, exchange_dtype=None
       generator_lr, discriminator_lr: Adam learning rates.
       exchange_dtype: under a strategy, exchange gradients between replicas in this precision
         (e.g. "bfloat16"); None keeps float32.
+      mutual_info_warmup: iterations over which the MI term's weight in the GAN losses rises from
+        0 to 1 (`Optimizers.start_iteration` sets it); 0: weight 1 throughout, no extra op.
 
     Returns:
       an Optimizers.
@@ -43,8 +54,13 @@ def build_optimizers(models, generator_lr, discriminator_lr, exchange_dtype=None
     generator = TF1Adam(generator_lr, name="generator_adam")
     generator.build(losses.generator_variables(models) + losses.mutual_info_variables(models))
     loss_scale = DynamicLossScale() if models.execution.loss_scaling else None
+    # Set by the loop from its iteration count, which checkpoints keep; so the weight is not saved.
+    weight = (tf.Variable(0.0, trainable=False, name="mutual_info_weight",
+                          aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+              if mutual_info_warmup else None)
     return Optimizers(discriminator=discriminator, generator=generator, loss_scale=loss_scale,
-                      exchange_dtype=exchange_dtype)
+                      exchange_dtype=exchange_dtype, mutual_info_warmup=mutual_info_warmup,
+                      mutual_info_weight=weight)
 
 
 def _loss_scale(optimizers):
@@ -98,7 +114,8 @@ def discriminator_step(models, optimizers, real_images, noise):
     Returns:
       dict: DISCRIMINATOR_OBJECTIVE and, in InfoGAN mode, D_STEP_INFOGAN_LOSS (scalars).
     """
-    return _run_updates(optimizers, lambda: losses.discriminator_losses(models, real_images, noise))
+    return _run_updates(optimizers, lambda: losses.discriminator_losses(
+        models, real_images, noise, optimizers.mutual_info_weight))
 
 
 def generator_step(models, optimizers, noise):
@@ -111,7 +128,8 @@ def generator_step(models, optimizers, noise):
     Returns:
       dict: GENERATOR_OBJECTIVE and, in InfoGAN mode, MUTUAL_INFO_SCALARS and G_STEP_INFOGAN_LOSS.
     """
-    return _run_updates(optimizers, lambda: losses.generator_losses(models, noise))
+    return _run_updates(optimizers, lambda: losses.generator_losses(
+        models, noise, optimizers.mutual_info_weight))
 
 
 def train_iteration(models, optimizers, real_images, discriminator_noise, *generator_noises):
