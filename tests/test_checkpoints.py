@@ -109,19 +109,15 @@ def test_no_continuous_code_trains_although_std_contig_is_undefined(tmp_path, ca
     assert len(epoch_lines(capsys.readouterr().out)) == 1
 
 
-def test_the_mutual_info_warmup_counts_the_runs_iterations_across_a_resume(tmp_path, monkeypatch):
+def test_the_mutual_info_warmup_counts_the_runs_iterations_across_a_resume(tmp_path):
     """--mutual_info_warmup 8: iteration i weighs the MI term i / 8, numbered over the whole run,
-    so a resumed run goes on where the schedule stopped."""
-    from infogan.training import step
-    weights = []
-    set_weight = step.Optimizers.start_iteration
-
-    def recorded(self, iteration):
-        set_weight(self, iteration)
-        weights.append(float(self.mutual_info_weight.numpy()))
-    monkeypatch.setattr(step.Optimizers, "start_iteration", recorded)
+    so a resumed run goes on where the schedule stopped; TensorBoard shows the weight."""
+    log_dir = str(tmp_path / "run")
     config = dataclasses.replace(CONFIG, epochs=1, mutual_info_loss="gan_losses",
-                                 mutual_info_warmup=8, logdir=str(tmp_path / "run"))
+                                 mutual_info_warmup=8, logdir=log_dir)
     loop.train(dataclasses.replace(config, max_iterations=4))
     loop.train(dataclasses.replace(config, resume=True))
-    assert weights == [i / 8 for i in range(6)]
+    assert scalars(log_dir)["mutual_info_weight"] == [(i, i / 8) for i in range(6)]
+    without = str(tmp_path / "without")
+    loop.train(dataclasses.replace(CONFIG, epochs=1, max_iterations=2, logdir=without))
+    assert "mutual_info_weight" not in scalars(without)

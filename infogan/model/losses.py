@@ -31,6 +31,7 @@ DISCRIMINATOR_OBJECTIVE = "discriminator_objective"
 GENERATOR_OBJECTIVE = "generator_objective"
 MUTUAL_INFO_SCALARS = ("mutual_info_objective", "ll_categorical_objective",
                        "ll_continuous_objective", "std_contig")
+MUTUAL_INFO_WEIGHT = "mutual_info_weight"  # the tag of --mutual_info_warmup's weight
 D_STEP_INFOGAN_LOSS = "d_step_infogan_loss"  # -mutual_info seen during the D step
 G_STEP_INFOGAN_LOSS = "g_step_infogan_loss"  # -mutual_info seen during the G step
 _MUTUAL_INFO_KEYS = ("mutual_info", "ll_categorical", "ll_continuous", "std_contig")

@@ -13,7 +13,8 @@ from infogan import data
 from infogan.config import (ConfigError, Preflighted, check_compilation, check_data, preflighted,
                             save_run_config)
 from infogan.model.losses import (D_STEP_INFOGAN_LOSS, DISCRIMINATOR_OBJECTIVE,
-                                  G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS)
+                                  G_STEP_INFOGAN_LOSS, GENERATOR_OBJECTIVE, MUTUAL_INFO_SCALARS,
+                                  MUTUAL_INFO_WEIGHT)
 from infogan.model.models import architecture_lines, build_models, noise_to_tensor
 from infogan.model.noise import make_noise_sampler
 from infogan.training import checkpoints, placement as placement_lib, run_folder
@@ -405,6 +406,9 @@ class TrainingRun:
     def _record(self, results, history):
         self.logger.scalars(self.iteration, {DISCRIMINATOR_OBJECTIVE: results[DISCRIMINATOR_OBJECTIVE]})
         self.logger.scalars(self.iteration, {tag: results[tag] for tag in self.g_scalars})
+        if self.optimizers.mutual_info_weight is not None:
+            self.logger.scalars(self.iteration,
+                                {MUTUAL_INFO_WEIGHT: self.optimizers.mutual_info_weight.numpy()})
         history[DISCRIMINATOR_OBJECTIVE].append(results[DISCRIMINATOR_OBJECTIVE])
         history[GENERATOR_OBJECTIVE].append(results[GENERATOR_OBJECTIVE])
         if self.config.model.infogan:
