@@ -67,10 +67,20 @@ def test_settings_are_typed_like_the_defaults():
             quality.parse_settings(bad)
 
 
+# Small networks for 28x28 images: most of a tiny run's time is then TensorFlow's start.
+SMALL_NETWORKS = {"generator": "fc:16,fc:7x7x4,reshape:7:7:4,deconv:4:2:4,deconv:4:2:1:sigmoid",
+                  "discriminator": "conv:4:2:4:lrelu,conv:4:2:8:lrelu,fc:8:lrelu"}
+TINY_SETTING = "batch_size=32,discriminator=%(discriminator)s,generator=%(generator)s," \
+               "plot_every=1000" % SMALL_NETWORKS
+
+
 def run_quality(folder, epochs, *extra, machine="here"):
-    """quality.py, its runs in `folder`/`machine`, its results in `folder`/results."""
+    """quality.py on small networks, its runs in `folder`/`machine`, its results in
+    `folder`/results."""
+    networks = [item for key, value in sorted(SMALL_NETWORKS.items())
+                for item in ("--set", "%s=%s" % (key, value))]
     return run_script("quality.py", "--seeds", "7", "--epochs", str(epochs), "--max_images", "64",
-                      "--set", "batch_size=32", "--set", "plot_every=1000",
+                      "--set", "batch_size=32", "--set", "plot_every=1000", *networks,
                       "--workdir", os.path.join(folder, machine),
                       "--results_dir", os.path.join(folder, "results"), *extra)
 
@@ -85,7 +95,7 @@ def test_tiny_run_then_continued_here_then_on_another_machine(tmp_path):
     assert first.returncode == 0, first.stderr
     shutil.copytree(tmp_path / "here", tmp_path / "elsewhere")  # a copy of the run after epoch 1
     assert "seed 7 epoch 1: one-to-one" in first.stdout
-    results_path = tmp_path / "results" / "batch_size=32,plot_every=1000.json"
+    results_path = tmp_path / "results" / (TINY_SETTING + ".json")
     epoch1 = json.loads(results_path.read_text())["7"]["1"]
     assert 0.1 <= epoch1["one_to_one"] <= epoch1["many_to_one"] <= 1.0
     assert sum(map(sum, epoch1["confusion"])) == 10000 and epoch1["cpu"]
@@ -128,7 +138,7 @@ def test_tiny_run_then_continued_here_then_on_another_machine(tmp_path):
     assert "its run here has 1" in moved.stdout and "set aside" in moved.stdout
     assert all("seed 7 epoch %d: one-to-one" % epoch in moved.stdout for epoch in range(1, 5))
     assert set(json.loads(results_path.read_text())["7"]) == {"1", "2", "3", "4"}
-    setting_dir = tmp_path / "elsewhere" / "batch_size=32,plot_every=1000"
+    setting_dir = tmp_path / "elsewhere" / TINY_SETTING
     assert any(name.startswith("seed7.set-aside-") for name in os.listdir(setting_dir))
     quality = load_script()  # epochs on disk: from the newest checkpoint, 0 where there is none
     assert quality.epochs_on_disk(str(setting_dir / "seed7")) == 4
