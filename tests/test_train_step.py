@@ -69,6 +69,9 @@ def test_one_iteration_matches_numpy_adam(setup):
         fake = D(G(d_noise, training=True), training=True, pass_index=FAKE_PASS)
         return -discriminator_objective(fake["prob"], D(real, training=True, pass_index=REAL_PASS)["prob"])
 
+    step = losses.discriminator_losses(models, real, d_noise, optimizers.mutual_info_weight)
+    np.testing.assert_allclose(step.updates[0].loss, -step.results["discriminator_objective"]
+                               + weight * step.results["d_step_infogan_loss"], rtol=1e-6)
     assert_first_adam_update(d_vars, d_loss, D_LR,
                              lambda: train_step.discriminator_step(models, optimizers, real, d_noise))
 
@@ -194,6 +197,9 @@ def test_mutual_info_in_the_gan_losses(tiny_model_config, warmup, iteration, wei
             fake["prob"], D(real, training=True, pass_index=REAL_PASS)["prob"])
         return -objective - weight * losses.mutual_info(models, d_noise, fake["hidden"])["mutual_info"]
 
+    step = losses.discriminator_losses(models, real, d_noise, optimizers.mutual_info_weight)
+    np.testing.assert_allclose(step.updates[0].loss, -step.results["discriminator_objective"]
+                               + weight * step.results["d_step_infogan_loss"], rtol=1e-6)
     assert_first_adam_update(d_vars, d_loss, D_LR,
                              lambda: train_step.discriminator_step(models, optimizers, real, d_noise))
 
@@ -202,6 +208,9 @@ def test_mutual_info_in_the_gan_losses(tiny_model_config, warmup, iteration, wei
         return (-generator_objective(fake["prob"])
                 - weight * losses.mutual_info(models, g_noise, fake["hidden"])["mutual_info"])
 
+    step = losses.generator_losses(models, g_noise, optimizers.mutual_info_weight)
+    np.testing.assert_allclose(step.updates[0].loss, -step.results["generator_objective"]
+                               - weight * step.results["mutual_info_objective"], rtol=1e-6)
     g_vars = losses.generator_variables(models)
     g_before, g_grads = values(g_vars), gradients(g_vars, g_loss)
     q_before = values(Q.trainable_variables)

@@ -336,6 +336,7 @@ class TrainingRun:
         self.stop, self.progress = stop, progress
         infogan = config.model.infogan
         self.g_scalars = (GENERATOR_OBJECTIVE,) + (MUTUAL_INFO_SCALARS if infogan else ())
+        self.mutual_info_weight = None  # this iteration's, with --mutual_info_warmup
         self.num_batches = checkpoints.batches_per_epoch(dataset.num_images, config.run.batch_size)
 
     def run(self):
@@ -384,7 +385,7 @@ class TrainingRun:
         batch_size = self.config.run.batch_size
         # D's noise, then each G step's (with one G step: the TF1 code's two draws, in its order)
         noises = [self.sample_noise(batch_size) for _ in range(1 + self.config.run.generator_steps)]
-        self.optimizers.start_iteration(self.iteration)
+        self.mutual_info_weight = self.optimizers.start_iteration(self.iteration)
         results = self.iteration_fn(tf.constant(batch), *map(noise_to_tensor, noises))
         results = {key: value.numpy() for key, value in results.items()}
         for key, value in results.items():
@@ -406,9 +407,8 @@ class TrainingRun:
     def _record(self, results, history):
         self.logger.scalars(self.iteration, {DISCRIMINATOR_OBJECTIVE: results[DISCRIMINATOR_OBJECTIVE]})
         self.logger.scalars(self.iteration, {tag: results[tag] for tag in self.g_scalars})
-        if self.optimizers.mutual_info_weight is not None:
-            self.logger.scalars(self.iteration,
-                                {MUTUAL_INFO_WEIGHT: self.optimizers.mutual_info_weight.numpy()})
+        if self.mutual_info_weight is not None:
+            self.logger.scalars(self.iteration, {MUTUAL_INFO_WEIGHT: self.mutual_info_weight})
         history[DISCRIMINATOR_OBJECTIVE].append(results[DISCRIMINATOR_OBJECTIVE])
         history[GENERATOR_OBJECTIVE].append(results[GENERATOR_OBJECTIVE])
         if self.config.model.infogan:

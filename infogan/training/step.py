@@ -26,12 +26,22 @@ class Optimizers:
     exchange_dtype: Optional[str] = None
     mutual_info_warmup: int = 0
     mutual_info_weight: Optional[tf.Variable] = None
+    _weight_set: Optional[float] = dataclasses.field(default=None, init=False, repr=False)
 
     def start_iteration(self, iteration):
-        """Sets what the next iteration reads from the schedule: the MI term's weight, at
-        iteration / mutual_info_warmup (at most 1) while warming up."""
-        if self.mutual_info_weight is not None:
-            self.mutual_info_weight.assign(min(1.0, iteration / self.mutual_info_warmup))
+        """Sets what iteration `iteration` (counted over the whole run) reads from the schedule:
+        the MI term's weight, iteration / mutual_info_warmup, at most 1.
+
+        Returns:
+          that weight, or None without a warm-up.
+        """
+        if self.mutual_info_weight is None:
+            return None
+        weight = min(1.0, iteration / self.mutual_info_warmup)
+        if weight != self._weight_set:  # once the warm-up is over, no more assignments
+            self.mutual_info_weight.assign(weight)
+            self._weight_set = weight
+        return weight
 
 
 def build_optimizers(models, generator_lr, discriminator_lr, exchange_dtype=None,
