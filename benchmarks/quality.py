@@ -25,6 +25,7 @@ objective over each epoch (--report prints them without training).
 different settings live in different folders and files.
 """
 import dataclasses
+import fcntl
 import json
 import os
 import platform
@@ -249,6 +250,20 @@ def save_results(path, results):
     os.replace(path + ".tmp", path)  # a kill never leaves a half-written file
 
 
+def record_seed(path, seed, seed_results):
+    """Writes one seed's figures into the results file and keeps the other seeds' as the file has
+    them now: another quality.py may be running other seeds of the same setting. The results
+    folder is locked meanwhile."""
+    folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        results = load_results(path)
+        results[str(seed)] = seed_results
+        save_results(path, results)
+    finally:
+        os.close(folder)  # and the lock with it
+
+
 def seed_table(results, seeds, epochs):
     """Markdown lines: one row per epoch; per seed, one-to-one / many-to-one % and cumulative
     training minutes."""
@@ -442,7 +457,7 @@ def main(argv):
         os.makedirs(FLAGS.results_dir, exist_ok=True)
 
         def record(seed, epoch, entry):
-            save_results(results_path, results)
+            record_seed(results_path, seed, results[str(seed)])
             line = "%s, seed %d epoch %d: one-to-one %.2f%%, many-to-one %.2f%%, NMI %.3f, %.0f s" % (
                 setting, seed, epoch, 100 * entry["one_to_one"], 100 * entry["many_to_one"],
                 entry["nmi"], entry["epoch_seconds"])
@@ -460,6 +475,7 @@ def main(argv):
             sys.exit(130)
         print("setting: %s; peak RSS of this process %.2f GB" % (
             setting, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20))
+        results = load_results(results_path)  # with what other processes recorded meanwhile
     print("\n".join(summary_table(results, seeds, FLAGS.epochs)))
     print()
     print("\n".join(seed_table(results, seeds, FLAGS.epochs)))

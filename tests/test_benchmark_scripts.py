@@ -145,6 +145,17 @@ def test_tiny_run_then_continued_here_then_on_another_machine(tmp_path):
     assert quality.epochs_on_disk(str(tmp_path / "nowhere")) == 0
 
 
+def test_recording_a_seed_keeps_the_seeds_another_process_recorded(tmp_path):
+    quality = load_script()
+    path = str(tmp_path / "setting.json")
+    mine = {"1": {"one_to_one": 0.5}}
+    quality.record_seed(path, 7, mine)
+    quality.save_results(path, dict(quality.load_results(path), **{"3": {"1": {"one_to_one": 0.6}}}))
+    mine["2"] = {"one_to_one": 0.7}  # this process's next epoch; its copy of the file lacks seed 3
+    quality.record_seed(path, 7, mine)
+    assert quality.load_results(path) == {"7": mine, "3": {"1": {"one_to_one": 0.6}}}
+
+
 def test_the_summary_gives_median_range_and_fractions_over_seeds():
     quality = load_script()
     entry = lambda accuracy: {"one_to_one": accuracy, "nmi": accuracy - 0.1, "ari": accuracy - 0.2}  # noqa: E731
