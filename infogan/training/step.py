@@ -19,7 +19,8 @@ from infogan.training.optimizers import DynamicLossScale, TF1Adam
 class Optimizers:
     """D's Adam, and G's Adam which also applies the MI update; with float16 products, the
     dynamic loss scale both use; under a strategy, the precision their gradients are exchanged
-    in between replicas (None: their own)."""
+    in between replicas (None: their own); with an MI warm-up of `mutual_info_warmup`
+    iterations, the variable holding the MI term's weight, which `start_iteration` sets."""
     discriminator: TF1Adam
     generator: TF1Adam
     loss_scale: Optional[DynamicLossScale] = None
