@@ -32,6 +32,7 @@ from infogan.parity.compare import (IterationComparison, compare_images, compare
 from infogan.parity.reference import TF1Reference
 from infogan.parity.reference_loop import (Plot, RunRecord, replay_reference, tf1_listing,
                                            tf1_schedule, train_reference)
+from infogan.training.checkpoints import batches_per_epoch
 from infogan.training.loop import load_images, train_models
 from infogan.training.plotter import Plotter
 from infogan.training.step import batch_agnostic_function, build_optimizers, make_train_iteration
@@ -211,7 +212,7 @@ def compare_with_checkout(config, iterations, repo, work_dir):
     config, dataset, schedule = comparison_data(config, iterations)
     models, optimizers = build_port(config, dataset.image_shape)
     state = start_port(config, models, optimizers) if config.run.tf1_checkpoint else None
-    epochs = math.ceil(iterations / math.ceil(dataset.num_images / config.run.batch_size))
+    epochs = math.ceil(iterations / batches_per_epoch(dataset.num_images, config.run.batch_size))
     run = run_checkout(repo, config.replace(epochs=epochs),
                        os.path.join(work_dir, "checkout"), state)
     assign_tf1_state(models, optimizers, run.initial_state, source="the checkout's variables")
